@@ -1,0 +1,27 @@
+"""funcgrad: composable transformations of array programs, spoken in JAX's API.
+
+    import funcgrad as jax
+    import funcgrad.numpy as jnp
+
+This module only re-exports public names; each is defined in the module that owns it.
+"""
+
+from funcgrad import errors, lax, numpy, tree, tree_util
+from funcgrad.api import ShapeDtypeStruct, eval_shape, make_jaxpr
+from funcgrad.config import config
+from funcgrad.runtime.array import Array
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Array",
+    "ShapeDtypeStruct",
+    "config",
+    "errors",
+    "eval_shape",
+    "lax",
+    "make_jaxpr",
+    "numpy",
+    "tree",
+    "tree_util",
+]

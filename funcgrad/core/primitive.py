@@ -1,0 +1,54 @@
+"""Primitives: the named operations every funcgrad program is built from.
+
+A primitive carries two rules of its own: `impl` (evaluate on NumPy arrays) and
+`abstract_eval` (the shape/dtype rule, avals in, avals out). Transforms keep their
+rule tables (jvp, transpose, batching, lowering) in their own modules, keyed by the
+primitive; the entries are registered beside the primitive's definition in `lax/`.
+`bind` hands the primitive to the current trace, which decides what applying it means.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from funcgrad.core.trace import current_trace
+
+__all__ = ["Primitive", "all_primitives"]
+
+_REGISTRY: dict[str, "Primitive"] = {}
+
+
+class Primitive:
+    """An operation with rules. Arrays are positional in `bind`; parameters are hashable keywords.
+
+    >>> sin_p = Primitive("sin")            # doctest: +SKIP
+    >>> sin_p.def_impl(np.sin)              # doctest: +SKIP
+    """
+
+    def __init__(self, name: str, *, multiple_results: bool = False):
+        if name in _REGISTRY:
+            raise ValueError(f"a primitive named {name!r} already exists")
+        _REGISTRY[name] = self
+        self.name = name
+        self.multiple_results = multiple_results
+        self.impl: Callable | None = None
+        self.abstract_eval: Callable | None = None
+
+    def def_impl(self, impl: Callable) -> Callable:
+        self.impl = impl
+        return impl
+
+    def def_abstract_eval(self, rule: Callable) -> Callable:
+        self.abstract_eval = rule
+        return rule
+
+    def bind(self, *args, **params):
+        return current_trace().process_primitive(self, args, params)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def all_primitives() -> dict[str, Primitive]:
+    """Every primitive defined so far, by name (registry tests walk this)."""
+    return dict(_REGISTRY)

@@ -1,0 +1,19 @@
+"""funcgrad.errors: the exception classes users catch, as `jax.errors`."""
+
+from funcgrad.core.errors import (
+    ConcretizationTypeError,
+    JaxprTypeError,
+    TracerArrayConversionError,
+    TracerBoolConversionError,
+    TracerIntegerConversionError,
+    UnexpectedTracerError,
+)
+
+__all__ = [
+    "ConcretizationTypeError",
+    "JaxprTypeError",
+    "TracerArrayConversionError",
+    "TracerBoolConversionError",
+    "TracerIntegerConversionError",
+    "UnexpectedTracerError",
+]

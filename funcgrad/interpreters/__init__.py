@@ -1,0 +1,1 @@
+"""Transforms as interpreters: each module is a Trace subclass plus its driver."""

@@ -1,0 +1,1 @@
+"""What runs: the Array type, devices and buffers, and the executables jit builds."""

@@ -1,0 +1,139 @@
+"""`Array`: funcgrad's immutable array, a read-only backend buffer plus its abstract value.
+
+Arithmetic, comparisons, indexing and the array methods are installed by
+`funcgrad.numpy.array_methods` (the same ones tracers get), so every operation goes
+through a primitive and therefore through whatever transform is running.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from funcgrad.core import dtypes
+from funcgrad.core.avals import ShapedArray
+
+__all__ = ["Array", "from_buffer", "SETITEM_MESSAGE"]
+
+SETITEM_MESSAGE = (
+    "funcgrad arrays are immutable: x[idx] = y is not allowed. Write the functional update "
+    "x = x.at[idx].set(y) instead (also .add, .multiply, .min, .max)."
+)
+
+
+class Array:
+    """An immutable n-dimensional array.
+
+    >>> import funcgrad.numpy as jnp
+    >>> jnp.asarray([1.0, 2.0])
+    Array([1., 2.], dtype=float32)
+    """
+
+    __slots__ = ("_value", "aval", "__weakref__")
+    __array_priority__ = 1000
+
+    def __init__(self, value, weak_type: bool = False):
+        value = np.asarray(value)
+        dtype = dtypes.canonicalize_dtype(value.dtype)
+        value = np.array(value, dtype=dtype)  # a private copy: the caller may mutate theirs
+        value.flags.writeable = False
+        self._value = value
+        self.aval = ShapedArray(value.shape, dtype, weak_type)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.aval.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.aval.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.aval.ndim
+
+    @property
+    def size(self) -> int:
+        return self.aval.size
+
+    @property
+    def weak_type(self) -> bool:
+        return self.aval.weak_type
+
+    def block_until_ready(self) -> "Array":
+        """Wait for the computation producing this array (eager NumPy work is already done)."""
+        return self
+
+    def __array__(self, dtype=None, copy=None):
+        if copy:
+            return np.array(self._value, dtype=dtype)
+        return self._value if dtype is None else self._value.astype(dtype)
+
+    def item(self, *args):
+        return self._value.item(*args)
+
+    def tolist(self):
+        return self._value.tolist()
+
+    def __len__(self) -> int:
+        if not self.aval.shape:
+            raise TypeError("len() of unsized object (a 0-d array)")
+        return self.aval.shape[0]
+
+    def __iter__(self):
+        if not self.aval.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.aval.shape[0]))
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __int__(self) -> int:
+        return int(self._value)
+
+    def __index__(self) -> int:
+        return self._value.__index__()
+
+    def __float__(self) -> float:
+        return float(self._value)
+
+    def __complex__(self) -> complex:
+        return complex(self._value)
+
+    def __format__(self, spec: str) -> str:
+        return format(self._value.item(), spec) if self.ndim == 0 else format(str(self), spec)
+
+    def __setitem__(self, idx, value):
+        raise TypeError(SETITEM_MESSAGE)
+
+    __hash__ = None
+
+    def __reduce__(self):
+        return (from_numpy_weak, (self._value, self.aval.weak_type))
+
+    def __str__(self) -> str:
+        return str(self._value)
+
+    def __repr__(self) -> str:
+        prefix = "Array("
+        dtype_name = self.dtype.name
+        suffix = f", dtype={dtype_name}" + (", weak_type=True" if self.weak_type else "") + ")"
+        if self.size == 0 and self.ndim > 1:
+            body = f"[], shape={self.shape}"
+        else:
+            body = np.array2string(self._value, separator=", ", prefix=prefix, suffix=suffix)
+        return prefix + body + suffix
+
+
+def from_numpy_weak(value: np.ndarray, weak_type: bool) -> Array:
+    return Array(value, weak_type)
+
+
+def from_buffer(buffer, aval: ShapedArray) -> Array:
+    """Wrap a buffer this process just produced (no copy), freezing it."""
+    if type(buffer) is not np.ndarray or buffer.dtype != aval.dtype:
+        buffer = np.asarray(buffer, dtype=aval.dtype)
+    buffer.flags.writeable = False
+    array = Array.__new__(Array)
+    array._value = buffer
+    array.aval = aval
+    return array
