@@ -26,6 +26,7 @@ __all__ = [
     "JaxprEqn",
     "Jaxpr",
     "ClosedJaxpr",
+    "hoist_consts",
     "pp_jaxpr",
     "check_jaxpr",
     "eval_jaxpr",
@@ -107,6 +108,17 @@ class ClosedJaxpr:
         return pp_jaxpr(self.jaxpr)
 
     __repr__ = __str__
+
+
+def hoist_consts(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, tuple]:
+    """The same program taking its constants as leading inputs, and those constants.
+
+    A call primitive passes constants as operands, so that a constant which is a tracer
+    of an enclosing transform is seen (and transformed) by that transform.
+    """
+    jaxpr = closed.jaxpr
+    hoisted = Jaxpr((), jaxpr.constvars + jaxpr.invars, jaxpr.outvars, jaxpr.eqns)
+    return ClosedJaxpr(hoisted, ()), closed.consts
 
 
 # ---------------------------------------------------------------------------------------
@@ -199,9 +211,9 @@ def _eqn_text(eqn: JaxprEqn, names: _Names, indent: int) -> str:
 def _pp(jaxpr: Jaxpr, names: _Names, indent: int) -> str:
     consts = " ".join(_binder_text(v, names) for v in jaxpr.constvars)
     ins = " ".join(_binder_text(v, names) for v in jaxpr.invars)
-    head = f"{{ lambda {consts}{' ' if consts else ''}; {ins}. let"
+    head = f"{{ lambda {consts}; {ins}. let"
     eqns = [_eqn_text(e, names, indent + 4) for e in jaxpr.eqns]
-    outs = " ".join(_atom_text(v, names) for v in jaxpr.outvars)
+    outs = ", ".join(_atom_text(v, names) for v in jaxpr.outvars)
     tail = f"in ({outs}{',' if len(jaxpr.outvars) == 1 else ''}) }}"
     one_line = " ".join([head, *eqns, tail]) if eqns else f"{head}  {tail}"
     if "\n" not in one_line and len(eqns) <= 1 and indent + len(one_line) <= _LINE_WIDTH:
@@ -229,21 +241,36 @@ def check_jaxpr(jaxpr: Jaxpr | ClosedJaxpr) -> None:
 
     Checks SSA form (each variable bound once, used only after it is bound), operand
     and result types against `abstract_eval`, and every sub-jaxpr in parameters.
+    Variables are named in errors as `pp_jaxpr` names them.
     """
     if isinstance(jaxpr, ClosedJaxpr):
-        if len(jaxpr.consts) != len(jaxpr.jaxpr.constvars):
-            raise JaxprTypeError(
-                f"ClosedJaxpr has {len(jaxpr.consts)} consts for "
-                f"{len(jaxpr.jaxpr.constvars)} constvars"
-            )
-        for var, const in zip(jaxpr.jaxpr.constvars, jaxpr.consts):
-            if not _types_match(var.aval, get_aval(const)):
-                raise JaxprTypeError(
-                    f"const of type {get_aval(const).str_short()} bound to constvar of type "
-                    f"{var.aval.str_short()}"
-                )
+        _check_consts(jaxpr)
         jaxpr = jaxpr.jaxpr
     names = _Names()
+    for var in (*jaxpr.constvars, *jaxpr.invars, *(v for e in jaxpr.eqns for v in e.outvars)):
+        if isinstance(var, Var):
+            names(var)
+    try:
+        _check_body(jaxpr, names)
+    except JaxprTypeError as err:
+        raise JaxprTypeError(f"{err}\nin the jaxpr:\n{pp_jaxpr(jaxpr)}") from None
+
+
+def _check_consts(closed: ClosedJaxpr) -> None:
+    constvars = closed.jaxpr.constvars
+    if len(closed.consts) != len(constvars):
+        raise JaxprTypeError(
+            f"ClosedJaxpr has {len(closed.consts)} consts for {len(constvars)} constvars"
+        )
+    for var, const in zip(constvars, closed.consts):
+        if not _types_match(var.aval, get_aval(const)):
+            raise JaxprTypeError(
+                f"const of type {get_aval(const).str_short()} bound to constvar of type "
+                f"{var.aval.str_short()}"
+            )
+
+
+def _check_body(jaxpr: Jaxpr, names: _Names) -> None:
     defined: set[Var] = set()
 
     def bind_var(var, where):
@@ -271,10 +298,13 @@ def check_jaxpr(jaxpr: Jaxpr | ClosedJaxpr) -> None:
     for index, eqn in enumerate(jaxpr.eqns):
         where = f"equation {index} ({eqn.primitive.name})"
         in_avals = [read(atom, where) for atom in eqn.invars]
-        for value in eqn.params.values():
+        for key, value in eqn.params.items():
             for sub in value if isinstance(value, (tuple, list)) else (value,):
                 if _is_jaxpr(sub):
-                    check_jaxpr(sub)
+                    try:
+                        check_jaxpr(sub)
+                    except JaxprTypeError as err:
+                        raise JaxprTypeError(f"{where}, in parameter {key}: {err}") from None
         try:
             out = eqn.primitive.abstract_eval(*in_avals, **eqn.params)
         except (TypeError, ValueError) as err:

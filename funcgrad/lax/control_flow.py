@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from funcgrad.core.jaxpr import ClosedJaxpr, eval_jaxpr
+from funcgrad.core.jaxpr import ClosedJaxpr, eval_jaxpr, hoist_consts
 from funcgrad.core.primitive import Primitive
 from funcgrad.lax.shape_rules import shape_error
 
@@ -35,4 +35,7 @@ def _closed_call_abstract_eval(*avals, call_jaxpr: ClosedJaxpr):
 
 def closed_call(call_jaxpr: ClosedJaxpr, *args):
     """Apply `call_jaxpr` to `args`, as one equation in whatever trace is running."""
+    if call_jaxpr.consts:
+        call_jaxpr, consts = hoist_consts(call_jaxpr)
+        args = (*consts, *args)
     return closed_call_p.bind(*args, call_jaxpr=call_jaxpr)

@@ -59,18 +59,28 @@ def _convert(x, aval, dtype, weak):
     return convert_element_type_p.bind(x, new_dtype=dtype, weak_type=weak)
 
 
-def promote_dtypes(*args):
+def _common_dtype(avals, inexact: bool):
+    dtype, weak = dtypes.result_type(*((a.dtype, a.weak_type) for a in avals))
+    if inexact and not dtypes.is_inexact(dtype):
+        dtype = default_float()  # integers and bools compute in floats, as in NumPy and JAX
+    return dtype, weak
+
+
+def promote_dtypes(*args, inexact: bool = False):
     """Convert args to their common dtype (JAX's lattice); shapes are left alone."""
     avals = [get_aval(x) for x in args]
-    dtype, weak = dtypes.result_type(*((a.dtype, a.weak_type) for a in avals))
+    dtype, weak = _common_dtype(avals, inexact)
     return [_convert(x, aval, dtype, weak) for x, aval in zip(args, avals)]
 
 
-def promote_args(name: str, *args):
-    """Promote dtypes and broadcast shapes; rank-0 operands stay scalars (lax broadcasts them)."""
+def promote_args(name: str, *args, inexact: bool = False):
+    """Promote dtypes and broadcast shapes; rank-0 operands stay scalars (lax broadcasts them).
+
+    With `inexact`, an integer or bool common type is replaced by the default float.
+    """
     avals = [get_aval(x) for x in args]
     shape = broadcast_shapes(name, *(a.shape for a in avals))
-    dtype, weak = dtypes.result_type(*((a.dtype, a.weak_type) for a in avals))
+    dtype, weak = _common_dtype(avals, inexact)
     out = []
     for x, aval in zip(args, avals):
         x = _convert(x, aval, dtype, weak)

@@ -7,7 +7,7 @@ from funcgrad.core import dtypes
 from funcgrad.core.avals import get_aval
 from funcgrad.core.source_info import api_boundary
 from funcgrad.lax import elementwise as ew
-from funcgrad.numpy.promotion import broadcast_arrays, default_float, promote_args, promote_dtypes
+from funcgrad.numpy.promotion import broadcast_arrays, promote_args, promote_dtypes
 
 __all__ = [
     "add", "subtract", "multiply", "divide", "true_divide", "negative", "positive", "maximum",
@@ -26,19 +26,10 @@ def _binary(name: str, primitive, doc: str):
     return ufunc
 
 
-def _to_inexact(x):
-    """Integers and bools are computed in the default float type, as NumPy and JAX do."""
-    aval = get_aval(x)
-    if dtypes.is_inexact(aval.dtype):
-        return x
-    return ew.convert_element_type_p.bind(x, new_dtype=default_float(), weak_type=aval.weak_type)
-
-
 def _unary_inexact(name: str, primitive, doc: str):
     @api_boundary
     def ufunc(x, /):
-        (x,) = promote_args(name, x)
-        return primitive.bind(_to_inexact(x))
+        return primitive.bind(*promote_args(name, x, inexact=True))
 
     ufunc.__name__ = ufunc.__qualname__ = name
     ufunc.__doc__ = doc
@@ -65,8 +56,7 @@ cos = _unary_inexact("cos", ew.cos_p, "Elementwise cosine.")
 @api_boundary
 def true_divide(x, y, /):
     """Elementwise `x / y`; integer operands give the default float type."""
-    x, y = promote_args("true_divide", x, y)
-    return ew.div_p.bind(_to_inexact(x), _to_inexact(y))
+    return ew.div_p.bind(*promote_args("true_divide", x, y, inexact=True))
 
 
 divide = true_divide
