@@ -13,7 +13,9 @@ import numpy as np
 from funcgrad.core import dtypes
 from funcgrad.core.source_info import user_location
 
-__all__ = ["ShapedArray", "get_aval", "is_python_scalar", "short_dtype_name"]
+__all__ = [
+    "ShapedArray", "get_aval", "register_aval_type", "is_python_scalar", "short_dtype_name",
+]
 
 _SHORT_NAMES = {
     "bool": "bool", "int8": "i8", "int16": "i16", "int32": "i32", "int64": "i64",
@@ -98,6 +100,11 @@ def _numpy_aval(x):
 
 _AVAL_OF_TYPE = {t: _scalar_aval for t in PYTHON_SCALAR_TYPES}
 _AVAL_OF_TYPE[np.ndarray] = _numpy_aval
+
+
+def register_aval_type(cls: type, aval_of) -> None:
+    """Teach `get_aval` a concrete array type by exact type (the fast path for eager ops)."""
+    _AVAL_OF_TYPE[cls] = aval_of
 
 
 def get_aval(x) -> ShapedArray:

@@ -9,6 +9,8 @@ never depend on values and are the same under jit and eagerly.
 
 from __future__ import annotations
 
+import functools
+
 import ml_dtypes
 import numpy as np
 
@@ -152,6 +154,11 @@ def result_type(*dtype_weak_pairs: tuple[np.dtype, bool]) -> tuple[np.dtype, boo
     >>> result_type((np.dtype('float16'), False), (np.dtype('float32'), True))
     (dtype('float16'), False)
     """
+    return _cached_result_type(dtype_weak_pairs, config.jax_enable_x64)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_result_type(dtype_weak_pairs, x64: bool) -> tuple[np.dtype, bool]:
     dtypes = {dtype for dtype, _ in dtype_weak_pairs}
     weaks = [weak for _, weak in dtype_weak_pairs]
     if len(dtype_weak_pairs) == 1:

@@ -47,6 +47,7 @@ def _div(x, y):
 
 
 def _quiet(ufunc):
+    # Like JAX, inf and NaN results are values, not warnings.
     def impl(*args):
         with np.errstate(all="ignore"):
             return ufunc(*args)

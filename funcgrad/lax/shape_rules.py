@@ -36,9 +36,19 @@ def _check_kinds(name: str, avals, kinds: str) -> None:
 
 
 def elementwise_rule(name: str, kinds: str, result_dtype: np.dtype | None = None):
-    """The abstract-eval rule of an elementwise primitive over dtypes of the given kinds."""
+    """The abstract-eval rule of an elementwise primitive over dtypes of the given kinds.
+
+    Results are memoized by operand avals: eager dispatch asks the same question often.
+    """
+    known: dict[tuple, ShapedArray] = {}
 
     def abstract_eval(*avals: ShapedArray) -> ShapedArray:
+        out = known.get(avals)
+        if out is None:
+            out = known[avals] = check(*avals)
+        return out
+
+    def check(*avals: ShapedArray) -> ShapedArray:
         _check_kinds(name, avals, kinds)
         shapes = {a.shape for a in avals if a.shape}
         if len(shapes) > 1:

@@ -21,6 +21,9 @@ __all__ = [
 
 def broadcast_shapes(name: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
     """NumPy's broadcast of `shapes`; a ValueError naming them and the user's line otherwise."""
+    first = shapes[0] if shapes else ()
+    if all(s == first for s in shapes):
+        return tuple(first)
     ndim = max((len(s) for s in shapes), default=0)
     out = []
     for axis in range(ndim):

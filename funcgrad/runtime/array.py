@@ -7,10 +7,12 @@ through a primitive and therefore through whatever transform is running.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from funcgrad.core import dtypes
-from funcgrad.core.avals import ShapedArray
+from funcgrad.core.avals import ShapedArray, register_aval_type
 
 __all__ = ["Array", "from_buffer", "SETITEM_MESSAGE"]
 
@@ -122,6 +124,9 @@ class Array:
         else:
             body = np.array2string(self._value, separator=", ", prefix=prefix, suffix=suffix)
         return prefix + body + suffix
+
+
+register_aval_type(Array, operator.attrgetter("aval"))
 
 
 def from_numpy_weak(value: np.ndarray, weak_type: bool) -> Array:
