@@ -31,8 +31,15 @@ class Primitive:
         _REGISTRY[name] = self
         self.name = name
         self.multiple_results = multiple_results
-        self.impl: Callable | None = None
-        self.abstract_eval: Callable | None = None
+        self.impl: Callable = self._missing("impl (eager evaluation)")
+        self.abstract_eval: Callable = self._missing("abstract_eval (shape rule)")
+
+    def _missing(self, rule: str) -> Callable:
+        def missing(*args, **params):
+            raise NotImplementedError(f"primitive {self.name!r} has no {rule} rule")
+
+        missing.is_missing_rule = True
+        return missing
 
     def def_impl(self, impl: Callable) -> Callable:
         self.impl = impl
