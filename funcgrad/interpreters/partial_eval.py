@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
+import numpy as np
+
 from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.jaxpr import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var
 from funcgrad.core.source_info import user_frame
 from funcgrad.core.trace import Trace, Tracer, check_alive, current_trace, set_current_trace
+from funcgrad.runtime.array import Array
 
 __all__ = ["JaxprTracer", "JaxprTrace", "trace_to_jaxpr"]
 
@@ -34,8 +37,9 @@ class JaxprTrace(Trace):
         super().__init__(parent, origin)
         self.invars: list[Var] = []
         self.eqns: list[JaxprEqn] = []
-        self.const_vars: dict[int, Var] = {}
-        self.const_values: list = []
+        # id(original) -> (constvar, value, original); holding the original keeps its id
+        # from being reused while the trace lives.
+        self.consts: dict[int, tuple[Var, object, object]] = {}
 
     def new_arg(self, aval: ShapedArray) -> JaxprTracer:
         var = Var(aval)
@@ -45,16 +49,19 @@ class JaxprTrace(Trace):
     def to_atom(self, value) -> Var | Literal:
         if isinstance(value, JaxprTracer) and value._trace is self:
             return value.var
+        original = value
         if isinstance(value, Tracer):
             check_alive(value)
+        elif isinstance(value, (np.ndarray, np.generic)):
+            # A private, frozen copy: the user may mutate their NumPy array after tracing.
+            value = Array(value)
         aval = get_aval(value)
         if not aval.shape and not isinstance(value, Tracer):
             return Literal(value, aval)
-        var = self.const_vars.get(id(value))
-        if var is None:
-            var = self.const_vars[id(value)] = Var(aval)
-            self.const_values.append(value)
-        return var
+        known = self.consts.get(id(original))
+        if known is None:
+            known = self.consts[id(original)] = (Var(aval), value, original)
+        return known[0]
 
     def process_primitive(self, primitive, args, params):
         atoms = [self.to_atom(arg) for arg in args]
@@ -68,8 +75,9 @@ class JaxprTrace(Trace):
 
     def to_jaxpr(self, outputs: Sequence) -> ClosedJaxpr:
         outvars = tuple(self.to_atom(out) for out in outputs)
-        jaxpr = Jaxpr(tuple(self.const_vars.values()), tuple(self.invars), outvars, tuple(self.eqns))
-        return ClosedJaxpr(jaxpr, tuple(self.const_values))
+        constvars = tuple(var for var, _, _ in self.consts.values())
+        jaxpr = Jaxpr(constvars, tuple(self.invars), outvars, tuple(self.eqns))
+        return ClosedJaxpr(jaxpr, tuple(value for _, value, _ in self.consts.values()))
 
 
 def trace_to_jaxpr(fun: Callable, in_avals: Sequence[ShapedArray], origin: str) -> ClosedJaxpr:

@@ -46,6 +46,9 @@ def asarray(a, dtype=None):
     Array([1., 2.], dtype=float32)
     """
     if is_python_scalar(a):
+        if dtype is not None:
+            return scalar_array(a, dtypes.canonicalize_dtype(dtypes.check_dtype(dtype, "asarray: ")),
+                                weak_type=False)
         out = scalar_array(a, dtypes.scalar_dtype(a), type(a) is not bool)
     elif isinstance(a, (Array, Tracer)):
         out = a

@@ -127,3 +127,14 @@ def test_eval_jaxpr_argument_count_is_checked():
     closed = fg.make_jaxpr(jnp.sin)(np.float32(0))
     with pytest.raises(TypeError, match="takes 1 arguments, got 2"):
         eval_jaxpr(closed.jaxpr, closed.consts, 1.0, 2.0)
+
+
+def test_constants_are_copied_at_trace_time():
+    table = np.arange(3, dtype=np.float32)
+    scale = np.array(2.0, np.float32)
+    closed = fg.make_jaxpr(lambda x: x * scale + table + table)(np.ones(3, np.float32))
+    assert len(closed.consts) == 1  # one constvar for the array used twice; the 0-d is a literal
+    table[:] = 100.0
+    scale[()] = 100.0
+    (out,) = eval_jaxpr(closed.jaxpr, closed.consts, np.ones(3, np.float32))
+    np.testing.assert_array_equal(np.asarray(out), [2.0, 4.0, 6.0])
