@@ -61,26 +61,48 @@ def main() -> None:
     b_jx = jnp.asarray(b_np) if jax else None
     a_pt = torch.from_numpy(a_np) if torch else None
     b_pt = torch.from_numpy(b_np) if torch else None
-    row("eager a + b (8 floats)", 2000, lambda: a_fg + b_fg, lambda: a_np + b_np,
+    row(
+        "eager a + b (8 floats)",
+        2000,
+        lambda: a_fg + b_fg,
+        lambda: a_np + b_np,
         (lambda: (a_jx + b_jx).block_until_ready()) if jax else None,
-        (lambda: a_pt + b_pt) if torch else None)
-    row("eager sin(a) (8 floats)", 2000, lambda: fnp.sin(a_fg), lambda: np.sin(a_np),
+        (lambda: a_pt + b_pt) if torch else None,
+    )
+    row(
+        "eager sin(a) (8 floats)",
+        2000,
+        lambda: fnp.sin(a_fg),
+        lambda: np.sin(a_np),
         (lambda: jnp.sin(a_jx).block_until_ready()) if jax else None,
-        (lambda: torch.sin(a_pt)) if torch else None)
-    row("eager a.sum() (8 floats)", 2000, lambda: a_fg.sum(), lambda: a_np.sum(),
+        (lambda: torch.sin(a_pt)) if torch else None,
+    )
+    row(
+        "eager a.sum() (8 floats)",
+        2000,
+        lambda: a_fg.sum(),
+        lambda: a_np.sum(),
         (lambda: a_jx.sum().block_until_ready()) if jax else None,
-        (lambda: a_pt.sum()) if torch else None)
+        (lambda: a_pt.sum()) if torch else None,
+    )
 
-    params = {"w1": rng.normal(size=(784, 128)).astype(np.float32),
-              "b1": np.zeros(128, np.float32),
-              "w2": rng.normal(size=(128, 10)).astype(np.float32),
-              "b2": np.zeros(10, np.float32)}
+    params = {
+        "w1": rng.normal(size=(784, 128)).astype(np.float32),
+        "b1": np.zeros(128, np.float32),
+        "w2": rng.normal(size=(128, 10)).astype(np.float32),
+        "b2": np.zeros(10, np.float32),
+    }
     x = rng.normal(size=(32, 784)).astype(np.float32)
     y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 32)]
-    row("make_jaxpr(MLP loss)", 50,
+    row(
+        "make_jaxpr(MLP loss)",
+        50,
         lambda: fg.make_jaxpr(lambda p, x, y: mlp_loss(fnp, p, x, y))(params, x, y),
         lambda: mlp_loss(np, params, x, y),
-        (lambda: jax.make_jaxpr(lambda p, x, y: mlp_loss(jnp, p, x, y))(params, x, y)) if jax else None)
+        (lambda: jax.make_jaxpr(lambda p, x, y: mlp_loss(jnp, p, x, y))(params, x, y))
+        if jax
+        else None,
+    )
 
     libraries = ["funcgrad", "numpy"] + (["jax"] if jax else []) + (["torch"] if torch else [])
     header = "| case | " + " | ".join(f"{lib} µs" for lib in libraries)
@@ -89,8 +111,10 @@ def main() -> None:
     print("|" + "---|" * (1 + 2 * len(libraries) - 1))
     for name, times in rows:
         cells = [f"{times[lib]:.1f}" if lib in times else "—" for lib in libraries]
-        ratios = [f"{times['funcgrad'] / times[lib]:.2f}" if lib in times else "—"
-                  for lib in libraries[1:]]
+        ratios = [
+            f"{times['funcgrad'] / times[lib]:.2f}" if lib in times else "—"
+            for lib in libraries[1:]
+        ]
         print(f"| {name} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
     print("\n(make_jaxpr's numpy column is one eager NumPy evaluation of the same loss.)")
     versions = [f"numpy {np.__version__}"] + ([f"jax {jax.__version__}"] if jax else [])

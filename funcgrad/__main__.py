@@ -19,8 +19,10 @@ def mlp_loss(params, x, y):
 def main() -> None:
     rng = np.random.default_rng(0)
     params = {
-        "w1": rng.normal(size=(4, 8)).astype(np.float32), "b1": np.zeros(8, np.float32),
-        "w2": rng.normal(size=(8, 3)).astype(np.float32), "b2": np.zeros(3, np.float32),
+        "w1": rng.normal(size=(4, 8)).astype(np.float32),
+        "b1": np.zeros(8, np.float32),
+        "w2": rng.normal(size=(8, 3)).astype(np.float32),
+        "b2": np.zeros(3, np.float32),
     }
     x = rng.normal(size=(5, 4)).astype(np.float32)
     y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, size=5)]

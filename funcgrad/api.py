@@ -38,8 +38,12 @@ class ShapeDtypeStruct:
         return int(np.prod(self.shape, dtype=np.int64))
 
     def __eq__(self, other) -> bool:
-        return (isinstance(other, ShapeDtypeStruct) and self.shape == other.shape
-                and self.dtype == other.dtype and self.weak_type == other.weak_type)
+        return (
+            isinstance(other, ShapeDtypeStruct)
+            and self.shape == other.shape
+            and self.dtype == other.dtype
+            and self.weak_type == other.weak_type
+        )
 
     def __hash__(self) -> int:
         return hash((self.shape, self.dtype, self.weak_type))
@@ -138,7 +142,9 @@ def _trace(transform: str, fun: Callable, static: Sequence[int], args, kwargs):
     return closed, out_trees[0]
 
 
-def make_jaxpr(fun: Callable, static_argnums: int | Sequence[int] = ()) -> Callable[..., ClosedJaxpr]:
+def make_jaxpr(
+    fun: Callable, static_argnums: int | Sequence[int] = ()
+) -> Callable[..., ClosedJaxpr]:
     """A function that traces `fun` on the given arguments and returns its ClosedJaxpr.
 
     >>> make_jaxpr(jnp.sin)(jnp.ones(3))                      # doctest: +SKIP
@@ -162,5 +168,6 @@ def eval_shape(fun: Callable, *args, **kwargs):
     Arguments may be arrays, Python scalars or ShapeDtypeStructs (pytrees of them).
     """
     closed, out_tree = _trace("eval_shape", fun, (), args, kwargs)
-    return tree_unflatten(out_tree, [ShapeDtypeStruct(a.shape, a.dtype, a.weak_type)
-                                     for a in closed.out_avals])
+    return tree_unflatten(
+        out_tree, [ShapeDtypeStruct(a.shape, a.dtype, a.weak_type) for a in closed.out_avals]
+    )

@@ -20,7 +20,7 @@ _FLAGS = {
 
 
 def _env_value(name: str, default: bool) -> bool:
-    suffix = name[len("jax_"):].upper()
+    suffix = name[len("jax_") :].upper()
     for var in ("FUNCGRAD_" + suffix, "JAX_" + suffix):
         raw = os.environ.get(var)
         if raw is not None:
@@ -30,7 +30,8 @@ def _env_value(name: str, default: bool) -> bool:
             if text in ("0", "false", "no", "off", ""):
                 return False
             raise ValueError(
-                f"environment variable {var}={raw!r} is not a boolean; use 1/0, true/false or on/off"
+                f"environment variable {var}={raw!r} is not a boolean; "
+                "use 1/0, true/false or on/off"
             )
     return default
 
@@ -48,7 +49,9 @@ class Config:
             known = ", ".join(sorted(_FLAGS))
             raise AttributeError(f"unknown config option {name!r}; known options: {known}")
         if not isinstance(value, (bool, int)):
-            raise TypeError(f"config option {name!r} takes a bool, got {type(value).__name__} {value!r}")
+            raise TypeError(
+                f"config option {name!r} takes a bool, got {type(value).__name__} {value!r}"
+            )
         object.__setattr__(self, name, bool(value))
 
     def __setattr__(self, name, value):

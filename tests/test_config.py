@@ -13,8 +13,9 @@ def _flag_in_fresh_process(env_updates: dict) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "FUNCGRAD_"))}
     env.update(env_updates)
     code = "import funcgrad; print(funcgrad.config.jax_enable_x64, funcgrad.config.jax_debug_nans)"
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          check=True).stdout.split()
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
 
 
 @pytest.mark.parametrize(
@@ -33,8 +34,9 @@ def test_environment_variables(env, expected):
 def test_bad_environment_value_is_reported():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JAX_", "FUNCGRAD_"))}
     env["JAX_ENABLE_X64"] = "maybe"
-    result = subprocess.run([sys.executable, "-c", "import funcgrad"], env=env,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "import funcgrad"], env=env, capture_output=True, text=True
+    )
     assert result.returncode != 0 and "JAX_ENABLE_X64='maybe' is not a boolean" in result.stderr
 
 
@@ -43,7 +45,9 @@ def test_update_and_restore(x64):
 
 
 def test_unknown_option_lists_known_ones():
-    with pytest.raises(AttributeError, match="unknown config option 'jax_enable_x65'.*jax_enable_x64"):
+    with pytest.raises(
+        AttributeError, match="unknown config option 'jax_enable_x65'.*jax_enable_x64"
+    ):
         config.update("jax_enable_x65", True)
 
 

@@ -14,14 +14,29 @@ from funcgrad.core import dtypes
 from funcgrad.core.source_info import user_location
 
 __all__ = [
-    "ShapedArray", "get_aval", "register_aval_type", "is_python_scalar", "short_dtype_name",
+    "ShapedArray",
+    "get_aval",
+    "register_aval_type",
+    "is_python_scalar",
+    "short_dtype_name",
 ]
 
 _SHORT_NAMES = {
-    "bool": "bool", "int8": "i8", "int16": "i16", "int32": "i32", "int64": "i64",
-    "uint8": "u8", "uint16": "u16", "uint32": "u32", "uint64": "u64",
-    "float16": "f16", "bfloat16": "bf16", "float32": "f32", "float64": "f64",
-    "complex64": "c64", "complex128": "c128",
+    "bool": "bool",
+    "int8": "i8",
+    "int16": "i16",
+    "int32": "i32",
+    "int64": "i64",
+    "uint8": "u8",
+    "uint16": "u16",
+    "uint32": "u32",
+    "uint64": "u64",
+    "float16": "f16",
+    "bfloat16": "bf16",
+    "float32": "f32",
+    "float64": "f64",
+    "complex64": "c64",
+    "complex128": "c128",
 }
 
 PYTHON_SCALAR_TYPES = (bool, int, float, complex)
@@ -54,16 +69,6 @@ class ShapedArray:
     @property
     def size(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64))
-
-    def update(self, shape=None, dtype=None, weak_type=None) -> "ShapedArray":
-        return ShapedArray(
-            self.shape if shape is None else shape,
-            self.dtype if dtype is None else dtype,
-            self.weak_type if weak_type is None else weak_type,
-        )
-
-    def strip_weak_type(self) -> "ShapedArray":
-        return self.update(weak_type=False) if self.weak_type else self
 
     def str_short(self) -> str:
         return f"{short_dtype_name(self.dtype)}[{','.join(map(str, self.shape))}]"

@@ -39,8 +39,21 @@ _f16, _f32, _f64 = (np.dtype(t) for t in (np.float16, np.float32, np.float64))
 _c64, _c128 = np.dtype(np.complex64), np.dtype(np.complex128)
 
 SUPPORTED_DTYPES = (
-    _b1, _i8, _i16, _i32, _i64, _u8, _u16, _u32, _u64,
-    _f16, bfloat16, _f32, _f64, _c64, _c128,
+    _b1,
+    _i8,
+    _i16,
+    _i32,
+    _i64,
+    _u8,
+    _u16,
+    _u32,
+    _u64,
+    _f16,
+    bfloat16,
+    _f32,
+    _f64,
+    _c64,
+    _c128,
 )
 
 # 'b' bool, 'i' signed, 'u' unsigned, 'f' real floating, 'c' complex. bfloat16 is
@@ -55,11 +68,22 @@ _NARROW = {_i64: _i32, _u64: _u32, _f64: _f32, _c128: _c64}
 _LATTICE = {
     _b1: [int],
     int: [_u8, _i8],
-    _u8: [_i16, _u16], _u16: [_i32, _u32], _u32: [_i64, _u64], _u64: [float],
-    _i8: [_i16], _i16: [_i32], _i32: [_i64], _i64: [float],
+    _u8: [_i16, _u16],
+    _u16: [_i32, _u32],
+    _u32: [_i64, _u64],
+    _u64: [float],
+    _i8: [_i16],
+    _i16: [_i32],
+    _i32: [_i64],
+    _i64: [float],
     float: [bfloat16, _f16, complex],
-    bfloat16: [_f32], _f16: [_f32], _f32: [_f64, _c64], _f64: [_c128],
-    complex: [_c64], _c64: [_c128], _c128: [],
+    bfloat16: [_f32],
+    _f16: [_f32],
+    _f32: [_f64, _c64],
+    _f64: [_c128],
+    complex: [_c64],
+    _c64: [_c128],
+    _c128: [],
 }
 
 
@@ -174,4 +198,3 @@ def _cached_result_type(dtype_weak_pairs, x64: bool) -> tuple[np.dtype, bool]:
         out = _DEFAULT_OF_WEAK[out]
     out = canonicalize_dtype(out)
     return out, weak and out != _b1
-

@@ -41,6 +41,12 @@ class JaxprTypeError(TypeError):
 
 
 # Tracebacks show the public spelling, funcgrad.errors.X, as JAX's show jax.errors.X.
-for _cls in (ConcretizationTypeError, TracerBoolConversionError, TracerIntegerConversionError,
-             TracerArrayConversionError, UnexpectedTracerError, JaxprTypeError):
+for _cls in (
+    ConcretizationTypeError,
+    TracerBoolConversionError,
+    TracerIntegerConversionError,
+    TracerArrayConversionError,
+    UnexpectedTracerError,
+    JaxprTypeError,
+):
     _cls.__module__ = "funcgrad.errors"

@@ -195,16 +195,23 @@ def _eqn_text(eqn: JaxprEqn, names: _Names, indent: int) -> str:
     outs = " ".join(_binder_text(v, names) for v in eqn.outvars)
     params = ""
     if eqn.params:
-        has_sub = any(_is_jaxpr(v) or isinstance(v, (tuple, list)) and any(map(_is_jaxpr, v))
-                      for v in eqn.params.values())
+        has_sub = any(
+            _is_jaxpr(v) or isinstance(v, (tuple, list)) and any(map(_is_jaxpr, v))
+            for v in eqn.params.values()
+        )
         if has_sub:
             pad = " " * (indent + 2)
             items = "".join(
-                f"\n{pad}{k}={_param_text(v, names, indent + 2)}" for k, v in sorted(eqn.params.items())
+                f"\n{pad}{k}={_param_text(v, names, indent + 2)}"
+                for k, v in sorted(eqn.params.items())
             )
             params = f"[{items}\n{' ' * indent}]"
         else:
-            params = "[" + " ".join(f"{k}={_param_text(v, names, 0)}" for k, v in sorted(eqn.params.items())) + "]"
+            params = (
+                "["
+                + " ".join(f"{k}={_param_text(v, names, 0)}" for k, v in sorted(eqn.params.items()))
+                + "]"
+            )
     return f"{outs} = {eqn.primitive.name}{params}{' ' if ins else ''}{ins}"
 
 
@@ -283,7 +290,9 @@ def _check_body(jaxpr: Jaxpr, names: _Names) -> None:
     def read(atom, where):
         if isinstance(atom, Literal):
             if not _types_match(atom.aval, get_aval(atom.val)):
-                raise JaxprTypeError(f"{where}: literal {_literal_text(atom)} has a value of another type")
+                raise JaxprTypeError(
+                    f"{where}: literal {_literal_text(atom)} has a value of another type"
+                )
             return atom.aval
         if not isinstance(atom, Var):
             raise JaxprTypeError(f"{where}: expected a Var or Literal, got {atom!r}")
@@ -334,7 +343,9 @@ def _check_body(jaxpr: Jaxpr, names: _Names) -> None:
 def eval_jaxpr(jaxpr: Jaxpr, consts: Sequence, *args) -> list:
     """Run a jaxpr by binding each equation's primitive under the current trace."""
     if len(args) != len(jaxpr.invars):
-        raise TypeError(f"eval_jaxpr: the jaxpr takes {len(jaxpr.invars)} arguments, got {len(args)}")
+        raise TypeError(
+            f"eval_jaxpr: the jaxpr takes {len(jaxpr.invars)} arguments, got {len(args)}"
+        )
     env: dict[Var, Any] = {}
 
     def read(atom):

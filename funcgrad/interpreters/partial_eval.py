@@ -69,7 +69,9 @@ class JaxprTrace(Trace):
         out_avals = out if primitive.multiple_results else (out,)
         out_tracers = [JaxprTracer(self, aval, Var(aval)) for aval in out_avals]
         self.eqns.append(
-            JaxprEqn(primitive, tuple(atoms), tuple(t.var for t in out_tracers), params, user_frame())
+            JaxprEqn(
+                primitive, tuple(atoms), tuple(t.var for t in out_tracers), params, user_frame()
+            )
         )
         return out_tracers if primitive.multiple_results else out_tracers[0]
 

@@ -28,8 +28,12 @@ def _closed_call_abstract_eval(*avals, call_jaxpr: ClosedJaxpr):
     if len(avals) != len(expected) or any(
         a.shape != e.shape or a.dtype != e.dtype for a, e in zip(avals, expected)
     ):
-        raise shape_error("closed_call", list(avals), "operands do not match the called "
-                          f"jaxpr's inputs ({', '.join(e.str_short() for e in expected)})")
+        raise shape_error(
+            "closed_call",
+            list(avals),
+            "operands do not match the called "
+            f"jaxpr's inputs ({', '.join(e.str_short() for e in expected)})",
+        )
     return call_jaxpr.out_avals
 
 

@@ -13,8 +13,27 @@ from funcgrad.lax.operands import coerce_scalars
 from funcgrad.lax.shape_rules import elementwise_rule, shape_error
 
 __all__ = [
-    "add", "sub", "mul", "div", "neg", "max", "exp", "log", "tanh", "sin", "cos", "pow",
-    "eq", "ne", "lt", "le", "gt", "ge", "select", "select_n", "convert_element_type",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "max",
+    "exp",
+    "log",
+    "tanh",
+    "sin",
+    "cos",
+    "pow",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "select",
+    "select_n",
+    "convert_element_type",
 ]
 
 _NUMERIC = "iufc"
@@ -131,14 +150,22 @@ def _select_n_abstract_eval(which: ShapedArray, *cases: ShapedArray) -> ShapedAr
     if not cases:
         raise shape_error("select_n", avals, "needs at least one case")
     if which.dtype != _BOOL and which.dtype != np.dtype(np.int32):
-        raise shape_error("select_n", avals, f"the selector must be bool or int32, not {which.dtype}")
+        raise shape_error(
+            "select_n", avals, f"the selector must be bool or int32, not {which.dtype}"
+        )
     if which.dtype == _BOOL and len(cases) > 2:
-        raise shape_error("select_n", avals, "a bool selector picks between at most two cases",
-                          "Use an int32 selector for more cases.")
+        raise shape_error(
+            "select_n",
+            avals,
+            "a bool selector picks between at most two cases",
+            "Use an int32 selector for more cases.",
+        )
     if len({c.shape for c in cases}) > 1 or len({c.dtype for c in cases}) > 1:
         raise shape_error("select_n", avals, "all cases must have one shape and dtype")
     if which.shape and which.shape != cases[0].shape:
-        raise shape_error("select_n", avals, "the selector must be a scalar or have the cases' shape")
+        raise shape_error(
+            "select_n", avals, "the selector must be a scalar or have the cases' shape"
+        )
     return ShapedArray(cases[0].shape, cases[0].dtype, all(c.weak_type for c in cases))
 
 

@@ -31,7 +31,10 @@ def _scalar_operand(value, array_dtype):
     own = dtypes.scalar_dtype(value)
     # Adopt the array dtype only where promotion would (2 into float16, not 2.5 into int32);
     # otherwise keep the scalar's own dtype and let the shape rule report the mismatch.
-    if array_dtype is not None and dtypes.result_type((array_dtype, False), (own, True))[0] == array_dtype:
+    if (
+        array_dtype is not None
+        and dtypes.result_type((array_dtype, False), (own, True))[0] == array_dtype
+    ):
         own = array_dtype
     return scalar_array(value, own, type(value) is not bool)
 

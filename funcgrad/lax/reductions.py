@@ -17,8 +17,11 @@ def _reduction_rule(name: str, kinds: str):
     def abstract_eval(operand: ShapedArray, *, axes) -> ShapedArray:
         if dtypes.dtype_kind(operand.dtype) not in kinds:
             accepted = ", ".join(KIND_NAMES[k] for k in kinds)
-            raise shape_error(name, [operand], f"dtype {operand.dtype.name} is not accepted "
-                              f"(accepted: {accepted})")
+            raise shape_error(
+                name,
+                [operand],
+                f"dtype {operand.dtype.name} is not accepted (accepted: {accepted})",
+            )
         axes = check_axes(name, operand, axes)
         shape = [n for i, n in enumerate(operand.shape) if i not in axes]
         return ShapedArray(shape, operand.dtype, operand.weak_type)

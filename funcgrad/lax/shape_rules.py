@@ -14,8 +14,13 @@ from funcgrad.core.source_info import user_location
 
 __all__ = ["shape_error", "elementwise_rule", "check_axes", "KIND_NAMES"]
 
-KIND_NAMES = {"b": "bool", "i": "signed integer", "u": "unsigned integer", "f": "floating",
-              "c": "complex"}
+KIND_NAMES = {
+    "b": "bool",
+    "i": "signed integer",
+    "u": "unsigned integer",
+    "f": "floating",
+    "c": "complex",
+}
 
 
 def shape_error(name: str, avals: Sequence[ShapedArray], problem: str, fix: str = "") -> TypeError:
@@ -30,7 +35,9 @@ def _check_kinds(name: str, avals, kinds: str) -> None:
         if dtypes.dtype_kind(aval.dtype) not in kinds:
             accepted = ", ".join(KIND_NAMES[k] for k in kinds)
             raise shape_error(
-                name, avals, f"dtype {aval.dtype.name} is not accepted (accepted: {accepted})",
+                name,
+                avals,
+                f"dtype {aval.dtype.name} is not accepted (accepted: {accepted})",
                 "Convert the operand with .astype(...) or funcgrad.lax.convert_element_type.",
             )
 
@@ -53,12 +60,16 @@ def elementwise_rule(name: str, kinds: str, result_dtype: np.dtype | None = None
         shapes = {a.shape for a in avals if a.shape}
         if len(shapes) > 1:
             raise shape_error(
-                name, avals, "operand shapes must be equal (rank-0 operands broadcast)",
+                name,
+                avals,
+                "operand shapes must be equal (rank-0 operands broadcast)",
                 "Broadcast explicitly (funcgrad.numpy functions broadcast like NumPy).",
             )
         if len({a.dtype for a in avals}) > 1:
             raise shape_error(
-                name, avals, "operand dtypes must be equal",
+                name,
+                avals,
+                "operand dtypes must be equal",
                 "Convert one operand with .astype(...) (funcgrad.numpy functions promote types).",
             )
         shape = shapes.pop() if shapes else ()
@@ -73,8 +84,12 @@ def check_axes(name: str, aval: ShapedArray, axes, what: str = "axes") -> tuple[
     """Validate a tuple of distinct, in-range, non-negative axes of `aval`."""
     axes = tuple(axes)
     if any(not isinstance(a, (int, np.integer)) or not 0 <= a < aval.ndim for a in axes):
-        raise shape_error(name, [aval], f"{what} {axes} out of range for rank {aval.ndim}",
-                          f"Each axis must be in [0, {aval.ndim}).")
+        raise shape_error(
+            name,
+            [aval],
+            f"{what} {axes} out of range for rank {aval.ndim}",
+            f"Each axis must be in [0, {aval.ndim}).",
+        )
     if len(set(axes)) != len(axes):
         raise shape_error(name, [aval], f"{what} {axes} repeat an axis")
     return tuple(int(a) for a in axes)

@@ -34,18 +34,25 @@ def _broadcast_in_dim_impl(operand, *, shape, broadcast_dimensions):
 def _broadcast_in_dim_abstract_eval(operand: ShapedArray, *, shape, broadcast_dimensions):
     name = "broadcast_in_dim"
     if len(broadcast_dimensions) != operand.ndim:
-        raise shape_error(name, [operand], f"broadcast_dimensions {broadcast_dimensions} must "
-                          f"name one output axis per operand axis ({operand.ndim})")
+        raise shape_error(
+            name,
+            [operand],
+            f"broadcast_dimensions {broadcast_dimensions} must "
+            f"name one output axis per operand axis ({operand.ndim})",
+        )
     if any(d < 0 for d in shape):
         raise shape_error(name, [operand], f"target shape {shape} has a negative size")
-    dims = check_axes(name, ShapedArray(shape, operand.dtype), broadcast_dimensions,
-                      "broadcast_dimensions")
+    dims = check_axes(
+        name, ShapedArray(shape, operand.dtype), broadcast_dimensions, "broadcast_dimensions"
+    )
     if list(dims) != sorted(dims):
         raise shape_error(name, [operand], f"broadcast_dimensions {dims} must be increasing")
     for src, dst in enumerate(dims):
         if operand.shape[src] not in (1, shape[dst]):
             raise shape_error(
-                name, [operand], f"operand axis {src} of size {operand.shape[src]} cannot "
+                name,
+                [operand],
+                f"operand axis {src} of size {operand.shape[src]} cannot "
                 f"broadcast to size {shape[dst]} of target shape {shape}",
                 "An axis broadcasts only from size 1 or its own size.",
             )
@@ -55,8 +62,9 @@ def _broadcast_in_dim_abstract_eval(operand: ShapedArray, *, shape, broadcast_di
 def broadcast_in_dim(operand, shape, broadcast_dimensions):
     """Broadcast `operand` to `shape`, its axis i becoming output axis broadcast_dimensions[i]."""
     (operand,) = coerce_scalars(operand)
-    return broadcast_in_dim_p.bind(operand, shape=_ints(shape),
-                                   broadcast_dimensions=_ints(broadcast_dimensions))
+    return broadcast_in_dim_p.bind(
+        operand, shape=_ints(shape), broadcast_dimensions=_ints(broadcast_dimensions)
+    )
 
 
 reshape_p = Primitive("reshape")
@@ -72,11 +80,19 @@ def _reshape_impl(operand, *, new_sizes, dimensions):
 @reshape_p.def_abstract_eval
 def _reshape_abstract_eval(operand: ShapedArray, *, new_sizes, dimensions):
     if any(d < 0 for d in new_sizes):
-        raise shape_error("reshape", [operand], f"new_sizes {new_sizes} has a negative size",
-                          "lax.reshape takes explicit sizes; funcgrad.numpy.reshape resolves -1.")
+        raise shape_error(
+            "reshape",
+            [operand],
+            f"new_sizes {new_sizes} has a negative size",
+            "lax.reshape takes explicit sizes; funcgrad.numpy.reshape resolves -1.",
+        )
     if int(np.prod(new_sizes, dtype=np.int64)) != operand.size:
-        raise shape_error("reshape", [operand], f"cannot reshape {operand.size} elements into "
-                          f"shape {new_sizes}", "The product of the sizes must stay the same.")
+        raise shape_error(
+            "reshape",
+            [operand],
+            f"cannot reshape {operand.size} elements into shape {new_sizes}",
+            "The product of the sizes must stay the same.",
+        )
     if dimensions is not None and sorted(dimensions) != list(range(operand.ndim)):
         raise shape_error("reshape", [operand], f"dimensions {dimensions} is not a permutation")
     return ShapedArray(new_sizes, operand.dtype, operand.weak_type)
@@ -125,8 +141,11 @@ def _transpose_impl(operand, *, permutation):
 @transpose_p.def_abstract_eval
 def _transpose_abstract_eval(operand: ShapedArray, *, permutation):
     if sorted(permutation) != list(range(operand.ndim)):
-        raise shape_error("transpose", [operand], f"permutation {permutation} is not a "
-                          f"permutation of the {operand.ndim} axes")
+        raise shape_error(
+            "transpose",
+            [operand],
+            f"permutation {permutation} is not a permutation of the {operand.ndim} axes",
+        )
     return ShapedArray([operand.shape[p] for p in permutation], operand.dtype, operand.weak_type)
 
 
@@ -149,14 +168,22 @@ def _slice_impl(operand, *, start_indices, limit_indices, strides):
 def _slice_abstract_eval(operand: ShapedArray, *, start_indices, limit_indices, strides):
     steps = strides or (1,) * operand.ndim
     if not len(start_indices) == len(limit_indices) == len(steps) == operand.ndim:
-        raise shape_error("slice", [operand], "start_indices, limit_indices and strides need one "
-                          f"entry per axis ({operand.ndim})")
+        raise shape_error(
+            "slice",
+            [operand],
+            f"start_indices, limit_indices and strides need one entry per axis ({operand.ndim})",
+        )
     shape = []
-    for axis, (start, limit, step, size) in enumerate(zip(start_indices, limit_indices, steps,
-                                                          operand.shape)):
+    for axis, (start, limit, step, size) in enumerate(
+        zip(start_indices, limit_indices, steps, operand.shape)
+    ):
         if not 0 <= start <= limit <= size or step < 1:
-            raise shape_error("slice", [operand], f"axis {axis}: need 0 <= start ({start}) <= "
-                              f"limit ({limit}) <= size ({size}) and stride ({step}) >= 1")
+            raise shape_error(
+                "slice",
+                [operand],
+                f"axis {axis}: need 0 <= start ({start}) <= "
+                f"limit ({limit}) <= size ({size}) and stride ({step}) >= 1",
+            )
         shape.append((limit - start + step - 1) // step)
     return ShapedArray(shape, operand.dtype, operand.weak_type)
 
@@ -164,9 +191,12 @@ def _slice_abstract_eval(operand: ShapedArray, *, start_indices, limit_indices, 
 def slice(operand, start_indices, limit_indices, strides=None):
     """The static slice operand[start:limit:stride] along every axis."""
     (operand,) = coerce_scalars(operand)
-    return slice_p.bind(operand, start_indices=_ints(start_indices),
-                        limit_indices=_ints(limit_indices),
-                        strides=None if strides is None else _ints(strides))
+    return slice_p.bind(
+        operand,
+        start_indices=_ints(start_indices),
+        limit_indices=_ints(limit_indices),
+        strides=None if strides is None else _ints(strides),
+    )
 
 
 rev_p = Primitive("rev")

@@ -47,8 +47,11 @@ def asarray(a, dtype=None):
     """
     if is_python_scalar(a):
         if dtype is not None:
-            return scalar_array(a, dtypes.canonicalize_dtype(dtypes.check_dtype(dtype, "asarray: ")),
-                                weak_type=False)
+            return scalar_array(
+                a,
+                dtypes.canonicalize_dtype(dtypes.check_dtype(dtype, "asarray: ")),
+                weak_type=False,
+            )
         out = scalar_array(a, dtypes.scalar_dtype(a), type(a) is not bool)
     elif isinstance(a, (Array, Tracer)):
         out = a
@@ -68,8 +71,9 @@ def array(object, dtype=None, copy: bool = True):
 def _filled(shape, value, dtype):
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     if any(not isinstance(n, (int, np.integer)) or n < 0 for n in shape):
-        raise TypeError(f"shape must be a sequence of non-negative ints, got {shape} "
-                        f"(at {user_location()}).")
+        raise TypeError(
+            f"shape must be a sequence of non-negative ints, got {shape} (at {user_location()})."
+        )
     if dtype is not None:
         dtype = dtypes.canonicalize_dtype(dtypes.check_dtype(dtype, "full: "))
     if is_python_scalar(value):

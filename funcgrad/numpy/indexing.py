@@ -20,24 +20,30 @@ __all__ = ["getitem"]
 def _expand_ellipsis(index: tuple, ndim: int) -> tuple:
     ellipses = [i for i, item in enumerate(index) if item is Ellipsis]
     if len(ellipses) > 1:
-        raise IndexError(f"an index can only have a single ellipsis ('...'); got {index!r} "
-                         f"(at {user_location()}).")
+        raise IndexError(
+            f"an index can only have a single ellipsis ('...'); got {index!r} "
+            f"(at {user_location()})."
+        )
     used = builtins.sum(1 for item in index if item is not None and item is not Ellipsis)
     if used > ndim:
-        raise IndexError(f"too many indices for array: array is {ndim}-dimensional, but {used} "
-                         f"were indexed (at {user_location()}).")
+        raise IndexError(
+            f"too many indices for array: array is {ndim}-dimensional, but {used} "
+            f"were indexed (at {user_location()})."
+        )
     if not ellipses:
         return index + (builtins.slice(None),) * (ndim - used)
     at = ellipses[0]
-    return index[:at] + (builtins.slice(None),) * (ndim - used) + index[at + 1:]
+    return index[:at] + (builtins.slice(None),) * (ndim - used) + index[at + 1 :]
 
 
 def _check_item(item) -> None:
     if item is None or isinstance(item, builtins.slice):
         return
     if isinstance(item, (bool, np.bool_)):
-        raise TypeError(f"boolean scalar indices are not supported (index {item!r} at "
-                        f"{user_location()}); use jnp.where for a conditional value.")
+        raise TypeError(
+            f"boolean scalar indices are not supported (index {item!r} at "
+            f"{user_location()}); use jnp.where for a conditional value."
+        )
     if isinstance(item, (int, np.integer)):
         return
     if isinstance(item, (Array, Tracer, np.ndarray, list)):
@@ -83,19 +89,27 @@ def getitem(x, index):
             out_position += 1
         else:
             if size == 0:
-                raise IndexError(f"index {item} is out of bounds for axis {axis} with size 0 "
-                                 f"(at {user_location()}).")
-            position = builtins.min(builtins.max(int(item) + size if item < 0 else int(item), 0),
-                                    size - 1)
+                raise IndexError(
+                    f"index {item} is out of bounds for axis {axis} with size 0 "
+                    f"(at {user_location()})."
+                )
+            position = builtins.min(
+                builtins.max(int(item) + size if item < 0 else int(item), 0), size - 1
+            )
             starts.append(position)
             limits.append(position + 1)
             strides.append(1)
             squeezed.append(axis)
         axis += 1
     out = x
-    if starts != [0] * aval.ndim or limits != list(aval.shape) or builtins.any(s != 1 for s in strides):
-        out = lax_shapes.slice(out, starts, limits,
-                               None if builtins.all(s == 1 for s in strides) else strides)
+    if (
+        starts != [0] * aval.ndim
+        or limits != list(aval.shape)
+        or builtins.any(s != 1 for s in strides)
+    ):
+        out = lax_shapes.slice(
+            out, starts, limits, None if builtins.all(s == 1 for s in strides) else strides
+        )
     if reversed_axes:
         out = lax_shapes.rev(out, reversed_axes)
     if squeezed:

@@ -28,8 +28,10 @@ def matmul(a, b, /):
     a, b = promote_dtypes(asarray(a), asarray(b))
     a_aval, b_aval = get_aval(a), get_aval(b)
     if a_aval.ndim == 0 or b_aval.ndim == 0:
-        raise ValueError(f"matmul: operands must be at least 1-d, got shapes {a_aval.shape} and "
-                         f"{b_aval.shape} (at {user_location()}); use * for scalars.")
+        raise ValueError(
+            f"matmul: operands must be at least 1-d, got shapes {a_aval.shape} and "
+            f"{b_aval.shape} (at {user_location()}); use * for scalars."
+        )
     if a_aval.shape[-1] != b_aval.shape[-2 if b_aval.ndim > 1 else 0]:
         raise _mismatch("matmul", a_aval, b_aval, -1, -2 if b_aval.ndim > 1 else 0)
     a2 = a if a_aval.ndim > 1 else lax_reshape(a, (1, a_aval.shape[0]))

@@ -14,7 +14,11 @@ from funcgrad.lax.operands import scalar_array
 from funcgrad.lax.shapes import broadcast_in_dim
 
 __all__ = [
-    "broadcast_shapes", "broadcast_to_shape", "broadcast_arrays", "promote_dtypes", "promote_args",
+    "broadcast_shapes",
+    "broadcast_to_shape",
+    "broadcast_arrays",
+    "promote_dtypes",
+    "promote_args",
     "default_float",
 ]
 

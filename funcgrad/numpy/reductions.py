@@ -24,8 +24,9 @@ def _axes(name: str, ndim: int, axis) -> tuple[int, ...]:
     out = []
     for a in axes:
         if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
-            raise TypeError(f"{name}: axis must be an int or a tuple of ints, got {a!r} "
-                            f"(at {user_location()}).")
+            raise TypeError(
+                f"{name}: axis must be an int or a tuple of ints, got {a!r} (at {user_location()})."
+            )
         if not -ndim <= a < ndim:
             raise np.exceptions.AxisError(
                 f"{name}: axis {a} is out of bounds for an array of dimension {ndim} (at "
@@ -93,8 +94,11 @@ def mean(a, axis=None, dtype=None, keepdims: bool = False):
     a = asarray(a)
     aval = get_aval(a)
     axes = _axes("mean", aval.ndim, axis)
-    out_dtype = dtypes.canonicalize_dtype(dtype) if dtype is not None else (
-        aval.dtype if dtypes.is_inexact(aval.dtype) else default_float())
+    out_dtype = (
+        dtypes.canonicalize_dtype(dtype)
+        if dtype is not None
+        else (aval.dtype if dtypes.is_inexact(aval.dtype) else default_float())
+    )
     count = int(np.prod([aval.shape[i] for i in axes], dtype=np.int64))
     total = red.reduce_sum_p.bind(_cast(a, out_dtype), axes=axes)
     return _keep(ew.div(total, float(count)), aval.shape, axes, keepdims)

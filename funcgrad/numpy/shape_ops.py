@@ -18,17 +18,23 @@ def _resolve_shape(size: int, shape) -> tuple[int, ...]:
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
     unknown = [i for i, n in enumerate(shape) if n == -1]
     if len(unknown) > 1 or any(n < -1 for n in shape):
-        raise ValueError(f"reshape: can only specify one unknown dimension (-1), got {shape} "
-                         f"(at {user_location()}).")
+        raise ValueError(
+            f"reshape: can only specify one unknown dimension (-1), got {shape} "
+            f"(at {user_location()})."
+        )
     if unknown:
         known = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
         if known == 0 or size % known:
-            raise ValueError(f"reshape: cannot reshape array of size {size} into shape {shape} "
-                             f"(at {user_location()}).")
+            raise ValueError(
+                f"reshape: cannot reshape array of size {size} into shape {shape} "
+                f"(at {user_location()})."
+            )
         shape = tuple(size // known if n == -1 else n for n in shape)
     if int(np.prod(shape, dtype=np.int64)) != size:
-        raise ValueError(f"reshape: cannot reshape array of size {size} into shape {shape} "
-                         f"(at {user_location()}). The number of elements must stay the same.")
+        raise ValueError(
+            f"reshape: cannot reshape array of size {size} into shape {shape} "
+            f"(at {user_location()}). The number of elements must stay the same."
+        )
     return shape
 
 
@@ -43,8 +49,10 @@ def reshape(a, shape):
 
 def _normalize_axis(name: str, axis: int, ndim: int) -> int:
     if not -ndim <= axis < ndim:
-        raise np.exceptions.AxisError(f"{name}: axis {axis} is out of bounds for an array of "
-                                      f"dimension {ndim} (at {user_location()}).")
+        raise np.exceptions.AxisError(
+            f"{name}: axis {axis} is out of bounds for an array of "
+            f"dimension {ndim} (at {user_location()})."
+        )
     return axis % ndim
 
 
@@ -56,8 +64,10 @@ def transpose(a, axes=None):
     if axes is None:
         axes = tuple(reversed(range(ndim)))
     if len(axes) != ndim:
-        raise ValueError(f"transpose: axes {tuple(axes)} don't match an array of dimension "
-                         f"{ndim} (at {user_location()}).")
+        raise ValueError(
+            f"transpose: axes {tuple(axes)} don't match an array of dimension "
+            f"{ndim} (at {user_location()})."
+        )
     perm = tuple(_normalize_axis("transpose", int(ax), ndim) for ax in axes)
     if len(set(perm)) != ndim:
         raise ValueError(f"transpose: repeated axis in {tuple(axes)} (at {user_location()}).")
@@ -71,8 +81,9 @@ def broadcast_to(array, shape):
     shape = tuple(shape)
     aval = get_aval(array)
     if broadcast_shapes("broadcast_to", aval.shape, shape) != shape or aval.ndim > len(shape):
-        raise ValueError(f"broadcast_to: cannot broadcast shape {aval.shape} to {shape} "
-                         f"(at {user_location()}).")
+        raise ValueError(
+            f"broadcast_to: cannot broadcast shape {aval.shape} to {shape} (at {user_location()})."
+        )
     return broadcast_to_shape(array, shape)
 
 
@@ -102,8 +113,10 @@ def squeeze(a, axis=None):
         axes = axis if isinstance(axis, (tuple, list)) else (axis,)
         dims = [_normalize_axis("squeeze", int(ax), aval.ndim) for ax in axes]
         if any(aval.shape[d] != 1 for d in dims):
-            raise ValueError(f"squeeze: cannot select an axis to squeeze out which has size not "
-                             f"equal to one; shape {aval.shape}, axis {axis} (at {user_location()}).")
+            raise ValueError(
+                f"squeeze: cannot select an axis to squeeze out which has size not "
+                f"equal to one; shape {aval.shape}, axis {axis} (at {user_location()})."
+            )
     return lax_shapes.squeeze(a, dims) if dims else a
 
 

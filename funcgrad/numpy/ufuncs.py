@@ -10,9 +10,27 @@ from funcgrad.lax import elementwise as ew
 from funcgrad.numpy.promotion import broadcast_arrays, promote_args, promote_dtypes
 
 __all__ = [
-    "add", "subtract", "multiply", "divide", "true_divide", "negative", "positive", "maximum",
-    "exp", "log", "tanh", "sin", "cos", "power", "equal", "not_equal", "less", "less_equal",
-    "greater", "greater_equal", "where",
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "true_divide",
+    "negative",
+    "positive",
+    "maximum",
+    "exp",
+    "log",
+    "tanh",
+    "sin",
+    "cos",
+    "power",
+    "equal",
+    "not_equal",
+    "less",
+    "less_equal",
+    "greater",
+    "greater_equal",
+    "where",
 ]
 
 

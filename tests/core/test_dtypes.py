@@ -12,7 +12,9 @@ import pytest
 import funcgrad.numpy as jnp
 from funcgrad.core import dtypes
 
-ORACLE = json.loads((pathlib.Path(__file__).parent.parent / "data" / "jax_promotion.json").read_text())
+ORACLE = json.loads(
+    (pathlib.Path(__file__).parent.parent / "data" / "jax_promotion.json").read_text()
+)
 _WEAK_VALUES = {"int": 1, "float": 1.0, "complex": 1j}
 
 
@@ -46,7 +48,10 @@ def test_promotion_matches_jax_for_every_pair(mode, request):
 
 
 def test_bool_pair_promotes_to_bool():
-    assert dtypes.result_type((np.dtype(bool), False), (np.dtype(bool), False)) == (np.dtype(bool), False)
+    assert dtypes.result_type((np.dtype(bool), False), (np.dtype(bool), False)) == (
+        np.dtype(bool),
+        False,
+    )
 
 
 def test_named_cases_from_the_api_contract():

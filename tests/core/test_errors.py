@@ -53,7 +53,9 @@ def test_mismatched_shapes_under_make_jaxpr_point_at_the_traced_line():
 
 
 def test_mismatched_dtypes_in_lax():
-    with pytest.raises(TypeError, match=r"add: operand dtypes must be equal; operands were f32\[2\], i32\[2\]"):
+    with pytest.raises(
+        TypeError, match=r"add: operand dtypes must be equal; operands were f32\[2\], i32\[2\]"
+    ):
         lax.add(np.ones(2, np.float32), np.ones(2, np.int32))
 
 
@@ -66,8 +68,10 @@ def test_unsupported_dtype_kind_for_a_primitive():
     assert where in message and "astype" in message
 
 
-@pytest.mark.parametrize("data", [np.array(["a", "b"]), np.array([1, None], dtype=object),
-                                  np.arange(3).astype("datetime64[s]")])
+@pytest.mark.parametrize(
+    "data",
+    [np.array(["a", "b"]), np.array([1, None], dtype=object), np.arange(3).astype("datetime64[s]")],
+)
 def test_unsupported_dtype_on_input(data):
     where = _line_after()
     with pytest.raises(TypeError) as info:
@@ -115,8 +119,10 @@ def test_non_array_operand_to_a_function():
 
 
 def test_static_argnums_out_of_range():
-    with pytest.raises(ValueError, match="static_argnums contains 3, but the function was called "
-                                         "with 2 positional arguments"):
+    with pytest.raises(
+        ValueError,
+        match="static_argnums contains 3, but the function was called with 2 positional arguments",
+    ):
         fg.make_jaxpr(lambda x, y: x, static_argnums=3)(1.0, 2.0)
 
 
@@ -138,12 +144,16 @@ def test_python_if_on_a_traced_value():
 
 
 def test_int_of_a_traced_value():
-    with pytest.raises(TracerIntegerConversionError, match=r"int\(\) was called on a traced array i32\[\]"):
+    with pytest.raises(
+        TracerIntegerConversionError, match=r"int\(\) was called on a traced array i32\[\]"
+    ):
         fg.make_jaxpr(lambda n: list(range(n)))(3)
 
 
 def test_float_of_a_traced_value():
-    with pytest.raises(ConcretizationTypeError, match=r"float\(\) was called on a traced array f32\[\]"):
+    with pytest.raises(
+        ConcretizationTypeError, match=r"float\(\) was called on a traced array f32\[\]"
+    ):
         fg.make_jaxpr(lambda x: float(x))(3.0)
 
 

@@ -43,29 +43,68 @@ PROGRAMS = [
     ("closure constant", lambda x: x + _OFFSET, lambda x: x + _OFFSET, (_f32(3),)),
     ("broadcast", lambda x, y: x * y - y, lambda x, y: x * y - y, (_f32(3, 1), _f32(4))),
     ("relu", lambda x: jnp.maximum(x, 0.0), lambda x: np.maximum(x, 0.0), (_f32(6),)),
-    ("where", lambda x: jnp.where(x > 0, x, jnp.exp(x) - 1),
-     lambda x: np.where(x > 0, x, np.exp(x) - 1), (_f32(7),)),
-    ("matmul chain", lambda a, b, v: a @ (b @ v), lambda a, b, v: a @ (b @ v),
-     (_f32(3, 4), _f32(4, 5), _f32(5))),
+    (
+        "where",
+        lambda x: jnp.where(x > 0, x, jnp.exp(x) - 1),
+        lambda x: np.where(x > 0, x, np.exp(x) - 1),
+        (_f32(7),),
+    ),
+    (
+        "matmul chain",
+        lambda a, b, v: a @ (b @ v),
+        lambda a, b, v: a @ (b @ v),
+        (_f32(3, 4), _f32(4, 5), _f32(5)),
+    ),
     ("batched matmul", jnp.matmul, np.matmul, (_f32(2, 3, 4), _f32(4, 2))),
-    ("softmax", lambda x: jnp.exp(x) / jnp.exp(x).sum(axis=-1, keepdims=True),
-     lambda x: np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True), (_f32(2, 5),)),
-    ("mean and max", lambda x: (x.mean(axis=0), x.max()), lambda x: (x.mean(axis=0), x.max()),
-     (_f32(4, 3),)),
+    (
+        "softmax",
+        lambda x: jnp.exp(x) / jnp.exp(x).sum(axis=-1, keepdims=True),
+        lambda x: np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True),
+        (_f32(2, 5),),
+    ),
+    (
+        "mean and max",
+        lambda x: (x.mean(axis=0), x.max()),
+        lambda x: (x.mean(axis=0), x.max()),
+        (_f32(4, 3),),
+    ),
     ("indexing", lambda x: x[1:, ::-2][None, 0], lambda x: x[1:, ::-2][None, 0], (_f32(3, 5),)),
-    ("reshape transpose", lambda x: x.reshape(-1, 2).T, lambda x: x.reshape(-1, 2).T, (_f32(3, 4),)),
-    ("power and log", lambda x: jnp.log(x * x + 1.0) ** 1.5,
-     lambda x: np.log(x * x + 1.0) ** 1.5, (_f32(5),)),
-    ("integer arithmetic", lambda i: (i * 3 - 1, i > 2, i / 2),
-     lambda i: (i * 3 - 1, i > 2, (i / 2).astype(np.float32)),
-     (np.arange(6, dtype=np.int32),)),
-    ("dtype conversion", lambda x: x.astype(jnp.float16) + 1, lambda x: x.astype(np.float16) + 1,
-     (_f32(4),)),
-    ("lax select and cos", lambda p, x: lax.select(p, lax.cos(x), x),
-     lambda p, x: np.where(p, np.cos(x), x), (np.array([True, False, True]), _f32(3))),
-    ("pytree in and out", lambda d: {"s": d["a"] + d["b"][0], "t": [d["b"][1]]},
-     lambda d: {"s": d["a"] + d["b"][0], "t": [d["b"][1]]},
-     ({"a": _f32(2), "b": (_f32(2), _f32())},)),
+    (
+        "reshape transpose",
+        lambda x: x.reshape(-1, 2).T,
+        lambda x: x.reshape(-1, 2).T,
+        (_f32(3, 4),),
+    ),
+    (
+        "power and log",
+        lambda x: jnp.log(x * x + 1.0) ** 1.5,
+        lambda x: np.log(x * x + 1.0) ** 1.5,
+        (_f32(5),),
+    ),
+    (
+        "integer arithmetic",
+        lambda i: (i * 3 - 1, i > 2, i / 2),
+        lambda i: (i * 3 - 1, i > 2, (i / 2).astype(np.float32)),
+        (np.arange(6, dtype=np.int32),),
+    ),
+    (
+        "dtype conversion",
+        lambda x: x.astype(jnp.float16) + 1,
+        lambda x: x.astype(np.float16) + 1,
+        (_f32(4),),
+    ),
+    (
+        "lax select and cos",
+        lambda p, x: lax.select(p, lax.cos(x), x),
+        lambda p, x: np.where(p, np.cos(x), x),
+        (np.array([True, False, True]), _f32(3)),
+    ),
+    (
+        "pytree in and out",
+        lambda d: {"s": d["a"] + d["b"][0], "t": [d["b"][1]]},
+        lambda d: {"s": d["a"] + d["b"][0], "t": [d["b"][1]]},
+        ({"a": _f32(2), "b": (_f32(2), _f32())},),
+    ),
     ("mlp loss", _mlp_loss, _mlp_loss_np, (_PARAMS, _X, _Y)),
 ]
 
@@ -79,9 +118,12 @@ def test_eval_jaxpr_matches_eager_and_numpy(name, fun, reference, args):
     expected = tree_util.tree_leaves(reference(*args))
     assert len(staged) == len(eager) == len(expected)
     for s, e, ref in zip(staged, eager, expected):
-        np.testing.assert_allclose(np.asarray(s, np.float64), np.asarray(ref, np.float64),
-                                   rtol=2e-3 if np.asarray(ref).dtype == np.float16 else 1e-5,
-                                   atol=1e-6)
+        np.testing.assert_allclose(
+            np.asarray(s, np.float64),
+            np.asarray(ref, np.float64),
+            rtol=2e-3 if np.asarray(ref).dtype == np.float16 else 1e-5,
+            atol=1e-6,
+        )
         np.testing.assert_array_equal(np.asarray(s), np.asarray(e))
         assert np.asarray(s).dtype == np.asarray(e).dtype
 
@@ -117,10 +159,15 @@ def test_nested_make_jaxpr_closes_over_the_outer_tracer():
 
 
 def test_eval_shape_gives_shapes_without_computing():
-    out = fg.eval_shape(lambda a, b: {"y": a @ b, "n": (a > 0).sum()},
-                        fg.ShapeDtypeStruct((2, 3), np.float32), np.ones((3, 5), np.float32))
-    assert out == {"y": fg.ShapeDtypeStruct((2, 5), np.float32),
-                   "n": fg.ShapeDtypeStruct((), np.int32)}
+    out = fg.eval_shape(
+        lambda a, b: {"y": a @ b, "n": (a > 0).sum()},
+        fg.ShapeDtypeStruct((2, 3), np.float32),
+        np.ones((3, 5), np.float32),
+    )
+    assert out == {
+        "y": fg.ShapeDtypeStruct((2, 5), np.float32),
+        "n": fg.ShapeDtypeStruct((), np.int32),
+    }
 
 
 def test_eval_jaxpr_argument_count_is_checked():

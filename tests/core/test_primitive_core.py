@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import funcgrad as fg
-from funcgrad.core.avals import ShapedArray
 from funcgrad.core import primitive as primitive_module
+from funcgrad.core.avals import ShapedArray
 from funcgrad.core.primitive import Primitive, all_primitives
 
 
@@ -34,8 +34,9 @@ def test_a_new_primitive_works_eagerly_and_traced():
     double_p.def_impl(lambda x: x * 2)
     double_p.def_abstract_eval(lambda aval: aval)
     assert all_primitives()["test_double"] is double_p
-    np.testing.assert_array_equal(np.asarray(double_p.bind(np.arange(3, dtype=np.float32))),
-                                  [0.0, 2.0, 4.0])
+    np.testing.assert_array_equal(
+        np.asarray(double_p.bind(np.arange(3, dtype=np.float32))), [0.0, 2.0, 4.0]
+    )
     closed = fg.make_jaxpr(lambda x: double_p.bind(x))(np.ones(2, np.float32))
     assert str(closed) == "{ lambda ; a:f32[2]. let b:f32[2] = test_double a in (b,) }"
     assert closed.out_avals == [ShapedArray((2,), np.float32)]

@@ -48,7 +48,9 @@ def test_identity_has_no_equations():
 
 def test_pytree_arguments_flatten_in_sorted_key_order():
     params = {"w": np.ones((4, 2), np.float32), "b": np.ones(2, np.float32)}
-    text = str(fg.make_jaxpr(lambda p, x: jnp.dot(x, p["w"]) + p["b"])(params, np.ones(4, np.float32)))
+    text = str(
+        fg.make_jaxpr(lambda p, x: jnp.dot(x, p["w"]) + p["b"])(params, np.ones(4, np.float32))
+    )
     assert text == (
         "{ lambda ; a:f32[2] b:f32[4,2] c:f32[4]. let\n"
         "    d:f32[2] = dot_general[dimension_numbers=(((0,), (0,)), ((), ())) "
@@ -102,8 +104,16 @@ def test_hand_built_jaxpr_with_bool_and_int_literals():
     a = Var(ShapedArray((), np.float32))
     b = Var(ShapedArray((), np.float32))
     eqn = JaxprEqn(sin_p, (a,), (b,), {})
-    jaxpr = Jaxpr((), (a,), (b, Literal(np.int32(7), ShapedArray((), np.int32)),
-                             Literal(np.bool_(True), ShapedArray((), np.bool_))), (eqn,))
+    jaxpr = Jaxpr(
+        (),
+        (a,),
+        (
+            b,
+            Literal(np.int32(7), ShapedArray((), np.int32)),
+            Literal(np.bool_(True), ShapedArray((), np.bool_)),
+        ),
+        (eqn,),
+    )
     assert pp_jaxpr(jaxpr) == (
         "{ lambda ; a:f32[]. let b:f32[] = sin a in (b, 7:i32[], True:bool[]) }"
     )

@@ -102,7 +102,9 @@ def test_malformed_sub_jaxpr_is_found():
     bad_inner = ClosedJaxpr(_sin_jaxpr(x, y), ())
     a, b = Var(F3), Var(F4)
     outer = Jaxpr((), (a,), (b,), (JaxprEqn(closed_call_p, (a,), (b,), {"call_jaxpr": bad_inner}),))
-    with pytest.raises(JaxprTypeError, match=r"in parameter call_jaxpr: equation 0 \(sin\): binds b:f32\[4\]"):
+    with pytest.raises(
+        JaxprTypeError, match=r"in parameter call_jaxpr: equation 0 \(sin\): binds b:f32\[4\]"
+    ):
         check_jaxpr(outer)
 
 
