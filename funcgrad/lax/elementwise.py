@@ -51,8 +51,9 @@ def _elementwise(name: str, impl, kinds: str, result_dtype=None) -> Primitive:
 
 
 def _int_div(x, y):
-    # lax.div rounds integer quotients toward zero, like C, not toward -inf like NumPy.
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # lax.div rounds integer quotients toward zero, like C, not toward -inf like NumPy;
+    # INT_MIN / -1 wraps and x / 0 is defined, silently, as in JAX.
+    with np.errstate(all="ignore"):
         quotient = np.floor_divide(x, y)
         inexact = (np.remainder(x, y) != 0) & ((x < 0) != (y < 0))
     return np.where(inexact, quotient + 1, quotient).astype(x.dtype)

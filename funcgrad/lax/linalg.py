@@ -40,6 +40,8 @@ def _dot_general_impl(lhs, rhs, *, dimension_numbers, precision, preferred_eleme
     )
     out_dtype = preferred_element_type or lhs.dtype
     out = np.matmul(lhs3.astype(out_dtype, copy=False), rhs3.astype(out_dtype, copy=False))
+    # NumPy computes bfloat16 products in float32; the result keeps the operands' dtype.
+    out = out.astype(out_dtype, copy=False)
     return out.reshape([*batch, *(lhs.shape[a] for a in lf), *(rhs.shape[a] for a in rf)])
 
 
@@ -49,8 +51,8 @@ def _dot_general_abstract_eval(
 ) -> ShapedArray:
     name, avals = "dot_general", [lhs, rhs]
     (lc, rc), (lb, rb) = dimension_numbers
-    check_axes(name, lhs, (*lc, *lb), "lhs contracting and batch dimensions")
-    check_axes(name, rhs, (*rc, *rb), "rhs contracting and batch dimensions")
+    check_axes(name, lhs, (*lc, *lb), "lhs contracting and batch dimensions", avals)
+    check_axes(name, rhs, (*rc, *rb), "rhs contracting and batch dimensions", avals)
     if len(lc) != len(rc) or len(lb) != len(rb):
         raise shape_error(
             name,

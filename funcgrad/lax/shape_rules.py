@@ -80,16 +80,22 @@ def elementwise_rule(name: str, kinds: str, result_dtype: np.dtype | None = None
     return abstract_eval
 
 
-def check_axes(name: str, aval: ShapedArray, axes, what: str = "axes") -> tuple[int, ...]:
-    """Validate a tuple of distinct, in-range, non-negative axes of `aval`."""
+def check_axes(
+    name: str, aval: ShapedArray, axes, what: str = "axes", operands=None
+) -> tuple[int, ...]:
+    """Validate a tuple of distinct, in-range, non-negative axes of `aval`.
+
+    `operands` are the avals an error lists (all of the primitive's, by default just `aval`).
+    """
     axes = tuple(axes)
+    operands = operands or [aval]
     if any(not isinstance(a, (int, np.integer)) or not 0 <= a < aval.ndim for a in axes):
         raise shape_error(
             name,
-            [aval],
+            operands,
             f"{what} {axes} out of range for rank {aval.ndim}",
             f"Each axis must be in [0, {aval.ndim}).",
         )
     if len(set(axes)) != len(axes):
-        raise shape_error(name, [aval], f"{what} {axes} repeat an axis")
+        raise shape_error(name, operands, f"{what} {axes} repeat an axis")
     return tuple(int(a) for a in axes)

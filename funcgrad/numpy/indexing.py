@@ -37,7 +37,7 @@ def _expand_ellipsis(index: tuple, ndim: int) -> tuple:
 
 
 def _check_item(item) -> None:
-    if item is None or isinstance(item, builtins.slice):
+    if item is None or item is Ellipsis or isinstance(item, builtins.slice):
         return
     if isinstance(item, (bool, np.bool_)):
         raise TypeError(

@@ -7,6 +7,7 @@ from funcgrad.core import dtypes
 from funcgrad.core.avals import get_aval
 from funcgrad.core.source_info import api_boundary
 from funcgrad.lax import elementwise as ew
+from funcgrad.numpy.creation import asarray
 from funcgrad.numpy.promotion import broadcast_arrays, promote_args, promote_dtypes
 
 __all__ = [
@@ -90,7 +91,7 @@ def negative(x, /):
 @api_boundary
 def positive(x, /):
     """Elementwise `+x` (the value itself)."""
-    (x,) = promote_args("positive", x)
+    (x,) = promote_args("positive", asarray(x))
     return x
 
 
