@@ -1,29 +1,44 @@
 """Every funcgrad.lax primitive against NumPy, driven by one table of op records.
 
-Each `OpRecord` names a lax function that binds exactly one primitive, a NumPy reference
-computed independently (floats in float64, integer quotients by truncating a float
-quotient, selections with nested `np.where`), the dtypes and operand sizes it accepts,
-an input generator and a tolerance. The table drives three checks per (record, dtype,
+Each `OpRecord` (tests/lax/op_records.py) names a lax function that binds exactly one
+primitive, a NumPy reference computed independently (floats in float64, integer
+quotients by truncating a float quotient, selections with nested `np.where`), the dtypes
+and operand sizes it accepts, an input generator and a tolerance; the records live in one
+`records_<family>.py` per lax family. The table drives three checks per (record, dtype,
 shape): values against NumPy, the output's aval against the primitive's `abstract_eval`
 (and the raw `impl` buffer against both), and `make_jaxpr` + `eval_jaxpr` against eager
 evaluation. Hand-derived tables cover weak types, integer division, empty reductions and
-the shape-rule errors; a registry test makes every new primitive need a record here.
+the shape-rule errors; a registry test makes every new primitive need a record.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import subprocess
 import sys
 import warnings
 import zlib
-from collections.abc import Callable
 
-import ml_dtypes
 import numpy as np
 import pytest
+import records_control_flow
+import records_elementwise
+import records_linalg
+import records_reductions
+import records_shapes
+from op_records import (
+    BOOL,
+    F16,
+    F32,
+    FLOATS,
+    I8,
+    I32,
+    ORDERED,
+    U8,
+    OpRecord,
+    is_float,
+)
 
 import funcgrad
 import funcgrad.numpy as jnp
@@ -31,509 +46,12 @@ from funcgrad import lax
 from funcgrad.core.avals import ShapedArray
 from funcgrad.core.jaxpr import Literal, check_jaxpr, eval_jaxpr
 
-F32, F16, BF16 = np.dtype(np.float32), np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)
-I32, U8, I8 = np.dtype(np.int32), np.dtype(np.uint8), np.dtype(np.int8)
-BOOL = np.dtype(np.bool_)
-FLOATS = (F32, F16, BF16)
-INTS = (I32, U8, I8)
-NUMERIC = FLOATS + INTS
-ORDERED = NUMERIC + (BOOL,)
-
-# rtol = atol per dtype; about two units of the last place for one correctly rounded op.
-EXACT = {}
-ONE_OP = {"float32": 1e-6, "float16": 1e-3, "bfloat16": 8e-3}
-TRANSCENDENTAL = {"float32": 3e-6, "float16": 1e-3, "bfloat16": 8e-3}
-ACCUMULATING = {"float32": 1e-5, "float16": 1e-2, "bfloat16": 6e-2}
-
-ELEMENTWISE_SHAPES = ((), (0,), (5,), (2, 3), (2, 0, 3))
-
-
-def is_float(dtype: np.dtype) -> bool:
-    return dtype in FLOATS or dtype == np.float64
-
-
-# ---------------------------------------------------------------------------------------
-# Input generators: (rng, shape, dtype) -> list of NumPy operands
-
-
-def draw(rng, shape, dtype, low, high) -> np.ndarray:
-    """An array of `shape` with values in [low, high] (whole numbers for int and bool)."""
-    dtype = np.dtype(dtype)
-    if dtype == BOOL:
-        return np.asarray(rng.random(shape) < 0.5)
-    if dtype.kind in "iu":
-        low = max(low, np.iinfo(dtype).min)
-        whole = rng.integers(math.ceil(low), math.floor(high) + 1, size=shape)
-        return np.asarray(whole).astype(dtype)
-    return np.asarray(rng.uniform(low, high, size=shape)).astype(dtype)
-
-
-def uniform(arity, low=-3.0, high=3.0):
-    return lambda rng, shape, dtype: [draw(rng, shape, dtype, low, high) for _ in range(arity)]
-
-
-def discrete(arity):
-    """Whole numbers from a small set, so that equal elements (and ties) really occur."""
-    return lambda rng, shape, dtype: [draw(rng, shape, dtype, -2, 2) for _ in range(arity)]
-
-
-def dividend_and_divisor(rng, shape, dtype):
-    sign = np.where(rng.random(shape) < 0.5, -1, 1) if dtype.kind != "u" else 1
-    if is_float(dtype):
-        divisor = sign * rng.uniform(0.5, 2.0, size=shape)
-    else:
-        divisor = sign * rng.integers(1, 5, size=shape)
-    return [draw(rng, shape, dtype, -20, 20), np.asarray(divisor).astype(dtype)]
-
-
-def base_and_exponent(rng, shape, dtype):
-    return [draw(rng, shape, dtype, 0.5, 2.0), draw(rng, shape, dtype, -2.0, 2.0)]
-
-
-def predicate_and_cases(n_cases, selector=BOOL, scalar_selector=False):
-    def make(rng, shape, dtype):
-        which_shape = () if scalar_selector else shape
-        if selector == BOOL:
-            which = draw(rng, which_shape, BOOL, 0, 1)
-        else:
-            which = draw(rng, which_shape, selector, 0, n_cases - 1)
-        return [which] + [draw(rng, shape, dtype, -3, 3) for _ in range(n_cases)]
-
-    return make
-
-
-def matmul_operands(lhs_shape, rhs_shape):
-    """For dot_general records: `shape` is a tuple of named sizes the two shapes pick from."""
-
-    def make(rng, sizes, dtype):
-        low, high = (0.5, 2.0) if is_float(dtype) else (0, 3)
-        named = dict(zip("bmkn", sizes))
-        return [
-            draw(rng, tuple(named[c] for c in lhs_shape), dtype, low, high),
-            draw(rng, tuple(named[c] for c in rhs_shape), dtype, low, high),
-        ]
-
-    return make
-
-
-# ---------------------------------------------------------------------------------------
-# References (NumPy; float operands arrive as float64)
-
-
-def truncating_div(x, y):
-    if is_float(x.dtype):
-        return x / y
-    # C-style division: the float quotient truncated toward zero (exact for these sizes).
-    return np.trunc(x.astype(np.float64) / y.astype(np.float64)).astype(x.dtype)
-
-
-def lowest(dtype):
-    if dtype == BOOL:
-        return False
-    if dtype.kind in "iu":
-        return np.iinfo(dtype).min
-    return -np.inf
-
-
-def reference_reduce_max(axes):
-    return lambda x: np.max(x, axis=axes(x.ndim), initial=lowest(x.dtype))
-
-
-def reference_reduce_sum(axes):
-    return lambda x: np.sum(x, axis=axes(x.ndim), dtype=x.dtype)
-
-
-# ---------------------------------------------------------------------------------------
-# The op table
-
-
-@dataclasses.dataclass(frozen=True)
-class OpRecord:
-    label: str  # test id; lax.<name> is the function under test
-    name: str  # the funcgrad.lax function
-    primitive: str  # the one primitive `fun` binds
-    fun: Callable  # NumPy operands -> Array (or list of Arrays)
-    reference: Callable  # NumPy operands (floats as float64) -> expected values
-    arity: int
-    dtypes: tuple
-    make_inputs: Callable  # (rng, shape, dtype) -> list of operands
-    tolerance: dict  # dtype name -> rtol and atol; absent means exact
-    shapes: tuple = ELEMENTWISE_SHAPES
-    out_dtype: Callable = lambda dtype: dtype
-
-
-def elementwise(
-    name, reference, arity, dtypes, make_inputs=None, tolerance=ONE_OP, comparison=False
-):
-    return OpRecord(
-        label=name,
-        name=name,
-        primitive=name,
-        fun=getattr(lax, name),
-        reference=reference,
-        arity=arity,
-        dtypes=dtypes,
-        make_inputs=make_inputs or uniform(arity),
-        tolerance=EXACT if comparison else tolerance,
-        out_dtype=(lambda dtype: BOOL) if comparison else (lambda dtype: dtype),
-    )
-
-
-def convert_record(target):
-    return OpRecord(
-        label=f"convert_element_type_to_{target.name}",
-        name="convert_element_type",
-        primitive="convert_element_type",
-        fun=lambda x: lax.convert_element_type(x, target),
-        reference=lambda x: x.astype(target),
-        arity=1,
-        dtypes=ORDERED,
-        make_inputs=uniform(1, 0.0, 100.0),
-        tolerance=EXACT,
-        shapes=((), (0,), (2, 3)),
-        out_dtype=lambda dtype: target,
-    )
-
-
-def reduction_records(name, reference, dtypes, tolerance):
-    variants = {
-        "all": (lambda ndim: tuple(range(ndim)), ELEMENTWISE_SHAPES + ((3, 1, 4),)),
-        "first": (lambda ndim: (0,), ((0,), (5,), (2, 3), (2, 0, 3))),
-        "last_negative": (lambda ndim: (-1,), ((0,), (5,), (2, 3), (3, 2, 0))),
-        "middle_and_last": (lambda ndim: (1, 2), ((2, 3, 4), (2, 0, 3), (1, 1, 1))),
-        "none": (lambda ndim: (), ((), (4,), (2, 3))),
-    }
-    records = []
-    for variant, (axes, shapes) in variants.items():
-        records.append(
-            OpRecord(
-                label=f"{name}_{variant}",
-                name=name,
-                primitive=name,
-                fun=lambda x, axes=axes: getattr(lax, name)(x, axes(x.ndim)),
-                reference=reference(lambda ndim, axes=axes: tuple(a % ndim for a in axes(ndim))),
-                arity=1,
-                dtypes=dtypes,
-                make_inputs=uniform(1, 0.5, 2.0) if name == "reduce_sum" else uniform(1),
-                tolerance=tolerance,
-                shapes=shapes,
-            )
-        )
-    return records
-
-
-def structural(label, name, fun, reference, shapes, arity=1):
-    return OpRecord(
-        label=label,
-        name=name,
-        primitive=name,
-        fun=fun,
-        reference=reference,
-        arity=arity,
-        dtypes=ORDERED,
-        make_inputs=uniform(arity),
-        tolerance=EXACT,
-        shapes=shapes,
-    )
-
-
-def _prepend_target(shape):
-    return (2, *shape), tuple(range(1, len(shape) + 1))
-
-
-def _append_target(shape):
-    return (*shape, 2), tuple(range(len(shape)))
-
-
-def _ones_to_four(shape):
-    return tuple(4 if n == 1 else n for n in shape), tuple(range(len(shape)))
-
-
-def _offset_slice(shape):
-    """start 1 (or 0 on empty axes), limit the size, unit stride."""
-    return tuple(min(1, n) for n in shape), shape, None
-
-
-def _strided_slice(shape):
-    return (0,) * len(shape), shape, (2,) * len(shape)
-
-
-def _as_slices(params):
-    starts, limits, strides = params
-    strides = strides or (1,) * len(starts)
-    return tuple(slice(a, b, c) for a, b, c in zip(starts, limits, strides))
-
-
-def _squeezable(shape):
-    return tuple(i for i, n in enumerate(shape) if n == 1)
-
-
-def _closed_call_two_outputs(x, y):
-    body = funcgrad.make_jaxpr(lambda a, b: (lax.mul(lax.sin(a), b), lax.add(a, b)))(x, y)
-    return lax.closed_call(body, x, y)
-
-
-def _closed_call_with_constant(x):
-    constant = np.full(x.shape, 3, dtype=x.dtype)
-    body = funcgrad.make_jaxpr(lambda a: lax.mul(a, constant))(x)
-    return lax.closed_call(body, x)
-
-
 OPS: list[OpRecord] = [
-    elementwise("add", np.add, 2, NUMERIC),
-    elementwise("sub", np.subtract, 2, NUMERIC),
-    elementwise("mul", np.multiply, 2, NUMERIC),
-    elementwise("div", truncating_div, 2, NUMERIC, dividend_and_divisor),
-    elementwise("neg", np.negative, 1, NUMERIC),
-    elementwise("max", np.maximum, 2, ORDERED),
-    elementwise("exp", np.exp, 1, FLOATS, tolerance=TRANSCENDENTAL),
-    elementwise("log", np.log, 1, FLOATS, uniform(1, 0.1, 5.0), TRANSCENDENTAL),
-    elementwise("tanh", np.tanh, 1, FLOATS, tolerance=TRANSCENDENTAL),
-    elementwise("sin", np.sin, 1, FLOATS, tolerance=TRANSCENDENTAL),
-    elementwise("cos", np.cos, 1, FLOATS, tolerance=TRANSCENDENTAL),
-    elementwise("pow", np.power, 2, FLOATS, base_and_exponent, TRANSCENDENTAL),
-    elementwise("eq", np.equal, 2, ORDERED, discrete(2), comparison=True),
-    elementwise("ne", np.not_equal, 2, ORDERED, discrete(2), comparison=True),
-    elementwise("lt", np.less, 2, ORDERED, discrete(2), comparison=True),
-    elementwise("le", np.less_equal, 2, ORDERED, discrete(2), comparison=True),
-    elementwise("gt", np.greater, 2, ORDERED, discrete(2), comparison=True),
-    elementwise("ge", np.greater_equal, 2, ORDERED, discrete(2), comparison=True),
-    OpRecord(
-        "select",
-        "select",
-        "select_n",
-        lax.select,
-        lambda p, t, f: np.where(p, t, f),
-        3,
-        ORDERED,
-        predicate_and_cases(2),
-        EXACT,
-    ),
-    OpRecord(
-        "select_n_bool",
-        "select_n",
-        "select_n",
-        lax.select_n,
-        lambda p, a, b: np.where(p, b, a),
-        3,
-        ORDERED,
-        predicate_and_cases(2),
-        EXACT,
-    ),
-    OpRecord(
-        "select_n_int32_three_cases",
-        "select_n",
-        "select_n",
-        lax.select_n,
-        lambda w, a, b, c: np.where(w == 0, a, np.where(w == 1, b, c)),
-        4,
-        ORDERED,
-        predicate_and_cases(3, selector=I32),
-        EXACT,
-    ),
-    OpRecord(
-        "select_n_scalar_predicate",
-        "select_n",
-        "select_n",
-        lax.select_n,
-        lambda p, a, b: b if p else a,
-        3,
-        ORDERED,
-        predicate_and_cases(2, scalar_selector=True),
-        EXACT,
-    ),
-    *(convert_record(target) for target in (F32, F16, BF16, I32, U8, I8, BOOL)),
-    *reduction_records("reduce_sum", reference_reduce_sum, NUMERIC, ACCUMULATING),
-    *reduction_records("reduce_max", reference_reduce_max, ORDERED, EXACT),
-    structural(
-        "broadcast_in_dim_prepend",
-        "broadcast_in_dim",
-        lambda x: lax.broadcast_in_dim(x, *_prepend_target(x.shape)),
-        lambda x: np.broadcast_to(x, (2, *x.shape)),
-        ELEMENTWISE_SHAPES,
-    ),
-    structural(
-        "broadcast_in_dim_append",
-        "broadcast_in_dim",
-        lambda x: lax.broadcast_in_dim(x, *_append_target(x.shape)),
-        lambda x: np.broadcast_to(x[..., None], (*x.shape, 2)),
-        ELEMENTWISE_SHAPES,
-    ),
-    structural(
-        "broadcast_in_dim_size_one",
-        "broadcast_in_dim",
-        lambda x: lax.broadcast_in_dim(x, *_ones_to_four(x.shape)),
-        lambda x: np.broadcast_to(x, _ones_to_four(x.shape)[0]),
-        ((1,), (1, 3), (2, 1), (1, 0), (1, 1, 2)),
-    ),
-    structural(
-        "reshape_flatten",
-        "reshape",
-        lambda x: lax.reshape(x, (x.size,)),
-        lambda x: x.ravel(),
-        ELEMENTWISE_SHAPES + ((4, 1, 3),),
-    ),
-    structural(
-        "reshape_reversed_sizes",
-        "reshape",
-        lambda x: lax.reshape(x, x.shape[::-1]),
-        lambda x: x.ravel().reshape(x.shape[::-1]),
-        ELEMENTWISE_SHAPES + ((4, 1, 3),),
-    ),
-    structural(
-        "reshape_to_scalar",
-        "reshape",
-        lambda x: lax.reshape(x, ()),
-        lambda x: x.ravel()[0],
-        ((1,), (1, 1)),
-    ),
-    structural(
-        "reshape_with_dimensions",
-        "reshape",
-        lambda x: lax.reshape(x, (x.size,), dimensions=tuple(range(x.ndim))[::-1]),
-        lambda x: x.T.ravel(),
-        ((2, 3), (2, 0, 3), (2, 3, 4)),
-    ),
-    structural(
-        "squeeze_all_ones",
-        "squeeze",
-        lambda x: lax.squeeze(x, _squeezable(x.shape)),
-        lambda x: x.reshape([n for n in x.shape if n != 1]),
-        ((1,), (1, 3), (2, 1, 3), (1, 1), (1, 0, 1)),
-    ),
-    structural(
-        "squeeze_negative",
-        "squeeze",
-        lambda x: lax.squeeze(x, (-1,)),
-        lambda x: x[..., 0],
-        ((1,), (3, 1), (0, 1), (2, 3, 1)),
-    ),
-    structural(
-        "transpose_reversed",
-        "transpose",
-        lambda x: lax.transpose(x, tuple(range(x.ndim))[::-1]),
-        lambda x: x.T,
-        ELEMENTWISE_SHAPES + ((2, 3, 4),),
-    ),
-    structural(
-        "transpose_rotate",
-        "transpose",
-        lambda x: lax.transpose(x, (1, 2, 0)),
-        lambda x: np.moveaxis(x, 0, -1),
-        ((2, 3, 4), (2, 0, 3), (1, 1, 1)),
-    ),
-    structural(
-        "slice_offset",
-        "slice",
-        lambda x: lax.slice(x, *_offset_slice(x.shape)),
-        lambda x: x[_as_slices(_offset_slice(x.shape))],
-        ELEMENTWISE_SHAPES,
-    ),
-    structural(
-        "slice_strided",
-        "slice",
-        lambda x: lax.slice(x, *_strided_slice(x.shape)),
-        lambda x: x[(slice(None, None, 2),) * x.ndim],
-        ELEMENTWISE_SHAPES + ((5, 7),),
-    ),
-    structural(
-        "rev_all",
-        "rev",
-        lambda x: lax.rev(x, tuple(range(x.ndim))),
-        lambda x: x[(slice(None, None, -1),) * x.ndim],
-        ELEMENTWISE_SHAPES,
-    ),
-    structural(
-        "rev_first",
-        "rev",
-        lambda x: lax.rev(x, (0,)),
-        lambda x: x[::-1],
-        ((0,), (5,), (2, 3), (2, 0, 3)),
-    ),
-    OpRecord(
-        "dot_general_matmul",
-        "dot_general",
-        "dot_general",
-        lambda a, b: lax.dot_general(a, b, (((1,), (0,)), ((), ()))),
-        lambda a, b: np.einsum("mk,kn->mn", a, b),
-        2,
-        NUMERIC,
-        matmul_operands("mk", "kn"),
-        ACCUMULATING,
-        shapes=((1, 2, 3, 4), (1, 3, 2, 3), (1, 0, 3, 2), (1, 2, 0, 4), (1, 1, 1, 1)),
-    ),
-    OpRecord(
-        "dot_general_vectors",
-        "dot_general",
-        "dot_general",
-        lambda a, b: lax.dot_general(a, b, (((0,), (0,)), ((), ()))),
-        lambda a, b: np.einsum("k,k->", a, b),
-        2,
-        NUMERIC,
-        matmul_operands("k", "k"),
-        ACCUMULATING,
-        shapes=((1, 1, 0, 1), (1, 1, 5, 1)),
-    ),
-    OpRecord(
-        "dot_general_batched",
-        "dot_general",
-        "dot_general",
-        lambda a, b: lax.dot_general(a, b, (((2,), (1,)), ((0,), (0,)))),
-        lambda a, b: np.einsum("bmk,bkn->bmn", a, b),
-        2,
-        NUMERIC,
-        matmul_operands("bmk", "bkn"),
-        ACCUMULATING,
-        shapes=((3, 2, 4, 2), (2, 3, 2, 3), (0, 2, 3, 2), (2, 1, 0, 3)),
-    ),
-    OpRecord(
-        "dot_general_transposed_contraction",
-        "dot_general",
-        "dot_general",
-        lambda a, b: lax.dot_general(a, b, (((0,), (1,)), ((), ()))),
-        lambda a, b: np.einsum("km,nk->mn", a, b),
-        2,
-        NUMERIC,
-        matmul_operands("km", "nk"),
-        ACCUMULATING,
-        shapes=((1, 3, 4, 2),),
-    ),
-    OpRecord(
-        "dot_general_outer",
-        "dot_general",
-        "dot_general",
-        lambda a, b: lax.dot_general(a, b, (((), ()), ((), ()))),
-        lambda a, b: np.einsum("m,n->mn", a, b),
-        2,
-        NUMERIC,
-        matmul_operands("m", "n"),
-        ACCUMULATING,
-        shapes=((1, 3, 1, 4), (1, 0, 1, 2)),
-    ),
-    OpRecord(
-        "closed_call_two_outputs",
-        "closed_call",
-        "closed_call",
-        _closed_call_two_outputs,
-        lambda x, y: [np.sin(x) * y, x + y],
-        2,
-        FLOATS,
-        uniform(2),
-        TRANSCENDENTAL,
-        shapes=((), (0,), (2, 3)),
-    ),
-    OpRecord(
-        "closed_call_with_constant",
-        "closed_call",
-        "closed_call",
-        _closed_call_with_constant,
-        lambda x: [x * 3],
-        1,
-        NUMERIC,
-        uniform(1),
-        ONE_OP,
-        shapes=((), (4,), (2, 3)),
-    ),
+    *records_elementwise.RECORDS,
+    *records_reductions.RECORDS,
+    *records_shapes.RECORDS,
+    *records_linalg.RECORDS,
+    *records_control_flow.RECORDS,
 ]
 
 
@@ -673,7 +191,9 @@ def _registry_in_a_fresh_interpreter() -> dict:
         "        if (err.name or '').startswith('funcgrad'):\n"
         "            raise\n"
         "from funcgrad.core.primitive import all_primitives\n"
-        "print(json.dumps({n: [callable(p.impl), callable(p.abstract_eval)]"
+        "def has(rule):\n"
+        "    return not hasattr(rule, 'is_missing_rule')\n"
+        "print(json.dumps({n: [has(p.impl), has(p.abstract_eval)]"
         " for n, p in all_primitives().items()}))\n"
     )
     done = subprocess.run(
