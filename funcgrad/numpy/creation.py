@@ -100,3 +100,6 @@ def ones(shape, dtype=None):
 def full(shape, fill_value, dtype=None):
     """An array of `shape` filled with `fill_value`."""
     return _filled(shape, fill_value, dtype)
+
+
+ARRAY_METHODS = {"astype": lambda self, dtype: asarray(self, dtype)}

@@ -9,10 +9,10 @@ import builtins
 import numpy as np
 
 from funcgrad.core.avals import get_aval
-from funcgrad.core.source_info import user_location
+from funcgrad.core.source_info import api_boundary, user_location
 from funcgrad.core.trace import Tracer
 from funcgrad.lax import shapes as lax_shapes
-from funcgrad.runtime.array import Array
+from funcgrad.runtime.array import SETITEM_MESSAGE, Array
 
 __all__ = ["getitem"]
 
@@ -122,3 +122,10 @@ def getitem(x, index):
             full[dst] = shape[src]
         out = lax_shapes.broadcast_in_dim(out, full, kept)
     return out
+
+
+def _setitem(self, idx, value):
+    raise TypeError(SETITEM_MESSAGE)
+
+
+ARRAY_METHODS = {"__getitem__": api_boundary(getitem), "__setitem__": _setitem}

@@ -8,7 +8,7 @@ from funcgrad.lax.linalg import dot_general
 from funcgrad.lax.shapes import reshape as lax_reshape
 from funcgrad.numpy.creation import asarray
 from funcgrad.numpy.promotion import broadcast_shapes, broadcast_to_shape, promote_dtypes
-from funcgrad.numpy.ufuncs import multiply
+from funcgrad.numpy.ufuncs import multiply, reflected
 
 __all__ = ["matmul", "dot"]
 
@@ -61,3 +61,6 @@ def dot(a, b, /):
     if a_aval.shape[-1] != b_aval.shape[b_axis]:
         raise _mismatch("dot", a_aval, b_aval, -1, b_axis)
     return dot_general(a, b, (((a_aval.ndim - 1,), (b_axis,)), ((), ())))
+
+
+ARRAY_METHODS = {"__matmul__": matmul, "__rmatmul__": reflected(matmul), "dot": dot}

@@ -102,3 +102,6 @@ def mean(a, axis=None, dtype=None, keepdims: bool = False):
     count = int(np.prod([aval.shape[i] for i in axes], dtype=np.int64))
     total = red.reduce_sum_p.bind(_cast(a, out_dtype), axes=axes)
     return _keep(ew.div(total, float(count)), aval.shape, axes, keepdims)
+
+
+ARRAY_METHODS = {"sum": sum, "max": max, "mean": mean}

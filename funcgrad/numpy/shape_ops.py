@@ -125,3 +125,18 @@ def ravel(a):
     """The elements as a 1-d array, in row-major order."""
     a = asarray(a)
     return reshape(a, (get_aval(a).size,))
+
+
+def _reshape_method(self, *shape):
+    return reshape(self, shape[0] if len(shape) == 1 else shape)
+
+
+def _transpose_method(self, *axes):
+    return transpose(self, (axes[0] if len(axes) == 1 else axes) or None)
+
+
+ARRAY_METHODS = {
+    "T": property(lambda self: transpose(self)),
+    "reshape": _reshape_method,
+    "transpose": _transpose_method,
+}

@@ -117,3 +117,35 @@ def where(condition, x, y, /):
     x, y = promote_dtypes(x, y)
     condition, x, y = broadcast_arrays("where", condition, x, y)
     return ew.select_n_p.bind(condition, y, x)
+
+
+def reflected(fun):
+    """`fun` with its two operands swapped: the method behind `__radd__` and friends."""
+
+    def method(self, other):
+        return fun(other, self)
+
+    return method
+
+
+# Operators of Array and tracers (installed by array_methods).
+ARRAY_METHODS = {
+    "__add__": add,
+    "__radd__": reflected(add),
+    "__sub__": subtract,
+    "__rsub__": reflected(subtract),
+    "__mul__": multiply,
+    "__rmul__": reflected(multiply),
+    "__truediv__": true_divide,
+    "__rtruediv__": reflected(true_divide),
+    "__pow__": power,
+    "__rpow__": reflected(power),
+    "__neg__": negative,
+    "__pos__": positive,
+    "__eq__": equal,
+    "__ne__": not_equal,
+    "__lt__": less,
+    "__le__": less_equal,
+    "__gt__": greater,
+    "__ge__": greater_equal,
+}

@@ -376,11 +376,6 @@ def test_asarray_of_an_array_is_that_array():
     assert converted.dtype == I32 and values(converted).tolist() == [1, 2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="jnp.float32 is numpy.float32, so jnp.float32(2.0) is a "
-    "NumPy scalar; in JAX it constructs a (strongly typed) Array",
-)
 def test_dtype_constructor_makes_an_array():
     got = jnp.float32(2.0)
     assert isinstance(got, jnp.ndarray) and got.dtype == F32 and not got.weak_type
