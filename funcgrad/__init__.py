@@ -6,7 +6,7 @@
 This module only re-exports public names; each is defined in the module that owns it.
 """
 
-from funcgrad import errors, lax, numpy, tree, tree_util
+from funcgrad import errors, lax, nn, numpy, scipy, tree, tree_util
 from funcgrad.api import ShapeDtypeStruct, eval_shape, make_jaxpr
 from funcgrad.config import config
 from funcgrad.runtime.array import Array
@@ -21,7 +21,9 @@ __all__ = [
     "eval_shape",
     "lax",
     "make_jaxpr",
+    "nn",
     "numpy",
+    "scipy",
     "tree",
     "tree_util",
 ]

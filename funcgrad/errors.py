@@ -3,6 +3,7 @@
 from funcgrad.core.errors import (
     ConcretizationTypeError,
     JaxprTypeError,
+    NonConcreteBooleanIndexError,
     TracerArrayConversionError,
     TracerBoolConversionError,
     TracerIntegerConversionError,
@@ -12,6 +13,7 @@ from funcgrad.core.errors import (
 __all__ = [
     "ConcretizationTypeError",
     "JaxprTypeError",
+    "NonConcreteBooleanIndexError",
     "TracerArrayConversionError",
     "TracerBoolConversionError",
     "TracerIntegerConversionError",

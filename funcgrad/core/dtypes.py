@@ -24,6 +24,7 @@ __all__ = [
     "check_dtype",
     "scalar_dtype",
     "result_type",
+    "lattice_join",
     "dtype_kind",
     "is_float",
     "is_integer",
@@ -162,6 +163,13 @@ def scalar_dtype(value) -> np.dtype:
 
 def _lattice_node(dtype: np.dtype, weak: bool):
     return _WEAK_OF_KIND[_KIND[dtype]] if weak else dtype
+
+
+def lattice_join(*dtype_weak_pairs: tuple[np.dtype, bool]) -> np.dtype:
+    """The least upper bound of `(dtype, weak_type)` pairs in the lattice, before any
+    64-bit narrowing (what `jnp.promote_types` answers for the dtypes it is given)."""
+    node = _least_upper_bound({_lattice_node(d, w) for d, w in dtype_weak_pairs})
+    return np.dtype(_DEFAULT_OF_WEAK.get(node, node))
 
 
 def _least_upper_bound(nodes) -> object:

@@ -11,6 +11,7 @@ __all__ = [
     "TracerBoolConversionError",
     "TracerIntegerConversionError",
     "TracerArrayConversionError",
+    "NonConcreteBooleanIndexError",
     "UnexpectedTracerError",
     "JaxprTypeError",
 ]
@@ -32,6 +33,10 @@ class TracerArrayConversionError(TypeError):
     """`numpy.asarray()` of a traced value."""
 
 
+class NonConcreteBooleanIndexError(IndexError):
+    """A boolean mask index whose values are unknown because it is being traced."""
+
+
 class UnexpectedTracerError(Exception):
     """A tracer escaped the transformation that created it and was used later."""
 
@@ -46,6 +51,7 @@ for _cls in (
     TracerBoolConversionError,
     TracerIntegerConversionError,
     TracerArrayConversionError,
+    NonConcreteBooleanIndexError,
     UnexpectedTracerError,
     JaxprTypeError,
 ):

@@ -1,14 +1,23 @@
-"""Elementwise primitives: arithmetic, transcendental functions, comparisons, select
-and dtype conversion. Their shape rules come from `elementwise_rule`; each impl is the
-NumPy ufunc applied at the operands' own dtype."""
+"""Elementwise primitives: arithmetic, transcendental and special functions, rounding,
+comparisons, bitwise logic and shifts, complex parts, select and dtype conversion.
+
+Their shape rules come from `elementwise_rule`; each impl is the NumPy ufunc applied at
+the operands' own dtype. float16 and bfloat16 operands are computed in float32 and
+rounded back (NumPy does the same for float16 internally), and the special functions
+NumPy lacks (erf, lgamma, digamma, erf_inv) are computed in float64 and rounded back,
+which is accurate enough for every narrower float type."""
 
 from __future__ import annotations
+
+import enum
+import math
 
 import numpy as np
 
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray
 from funcgrad.core.primitive import Primitive
+from funcgrad.core.source_info import user_location
 from funcgrad.lax.operands import coerce_scalars
 from funcgrad.lax.shape_rules import elementwise_rule, shape_error
 
@@ -34,6 +43,53 @@ __all__ = [
     "select",
     "select_n",
     "convert_element_type",
+    "RoundingMethod",
+    "sqrt",
+    "rsqrt",
+    "cbrt",
+    "abs",
+    "sign",
+    "floor",
+    "ceil",
+    "round",
+    "is_finite",
+    "exp2",
+    "expm1",
+    "log1p",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "sinh",
+    "cosh",
+    "asinh",
+    "acosh",
+    "atanh",
+    "atan2",
+    "rem",
+    "min",
+    "integer_pow",
+    "logistic",
+    "erf",
+    "erfc",
+    "erf_inv",
+    "lgamma",
+    "digamma",
+    "bitwise_not",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "shift_left",
+    "shift_right_arithmetic",
+    "shift_right_logical",
+    "population_count",
+    "nextafter",
+    "clamp",
+    "real",
+    "imag",
+    "conj",
+    "complex",
+    "bitcast_convert_type",
 ]
 
 _NUMERIC = "iufc"
@@ -75,24 +131,34 @@ def _quiet(ufunc):
     return impl
 
 
-add_p = _elementwise("add", np.add, _NUMERIC)
-sub_p = _elementwise("sub", np.subtract, _NUMERIC)
-mul_p = _elementwise("mul", np.multiply, _NUMERIC)
+def _quiet_for_bfloat16(ufunc):
+    # ml_dtypes warns about NaN operands of bfloat16 comparisons; other dtypes never do.
+    quiet = _quiet(ufunc)
+
+    def impl(x, y):
+        return quiet(x, y) if x.dtype == dtypes.bfloat16 else ufunc(x, y)
+
+    return impl
+
+
+add_p = _elementwise("add", _quiet(np.add), _NUMERIC)
+sub_p = _elementwise("sub", _quiet(np.subtract), _NUMERIC)
+mul_p = _elementwise("mul", _quiet(np.multiply), _NUMERIC)
 div_p = _elementwise("div", _div, _NUMERIC)
 neg_p = _elementwise("neg", np.negative, _NUMERIC)
-max_p = _elementwise("max", np.maximum, _ORDERED)
+max_p = _elementwise("max", _quiet_for_bfloat16(np.maximum), _ORDERED)
 exp_p = _elementwise("exp", _quiet(np.exp), _INEXACT)
 log_p = _elementwise("log", _quiet(np.log), _INEXACT)
 tanh_p = _elementwise("tanh", np.tanh, _INEXACT)
 sin_p = _elementwise("sin", _quiet(np.sin), _INEXACT)
 cos_p = _elementwise("cos", _quiet(np.cos), _INEXACT)
 pow_p = _elementwise("pow", _quiet(np.power), _INEXACT)
-eq_p = _elementwise("eq", np.equal, _ANY, _BOOL)
-ne_p = _elementwise("ne", np.not_equal, _ANY, _BOOL)
-lt_p = _elementwise("lt", np.less, _ORDERED, _BOOL)
-le_p = _elementwise("le", np.less_equal, _ORDERED, _BOOL)
-gt_p = _elementwise("gt", np.greater, _ORDERED, _BOOL)
-ge_p = _elementwise("ge", np.greater_equal, _ORDERED, _BOOL)
+eq_p = _elementwise("eq", _quiet_for_bfloat16(np.equal), _ANY, _BOOL)
+ne_p = _elementwise("ne", _quiet_for_bfloat16(np.not_equal), _ANY, _BOOL)
+lt_p = _elementwise("lt", _quiet_for_bfloat16(np.less), _ORDERED, _BOOL)
+le_p = _elementwise("le", _quiet_for_bfloat16(np.less_equal), _ORDERED, _BOOL)
+gt_p = _elementwise("gt", _quiet_for_bfloat16(np.greater), _ORDERED, _BOOL)
+ge_p = _elementwise("ge", _quiet_for_bfloat16(np.greater_equal), _ORDERED, _BOOL)
 
 
 def _unary_op(primitive: Primitive, doc: str):
@@ -199,3 +265,447 @@ def convert_element_type(operand, new_dtype):
     new_dtype = dtypes.canonicalize_dtype(dtypes.check_dtype(new_dtype, "convert_element_type: "))
     (operand,) = coerce_scalars(operand)
     return convert_element_type_p.bind(operand, new_dtype=new_dtype, weak_type=False)
+
+
+# ---------------------------------------------------------------------------------------
+# More math. `_computed` wraps a NumPy function as an impl: warnings silenced (inf and
+# NaN are values), narrow floats computed at a wider float type and rounded back.
+
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+_C64, _C128 = np.dtype(np.complex64), np.dtype(np.complex128)
+_NARROW_FLOATS = (np.dtype(np.float16), dtypes.bfloat16)
+_REAL_OF_COMPLEX = {_C64: _F32, _C128: _F64}
+_COMPLEX_OF_REAL = {_F64: _C128}
+
+
+def _computed(fun, *, in_float64: bool = False):
+    def impl(*args, **params):
+        dtype = args[-1].dtype
+        wide = None
+        if in_float64 and dtypes.is_float(dtype):
+            wide = _F64
+        elif dtype in _NARROW_FLOATS:
+            wide = _F32
+        if wide is not None:
+            args = [a.astype(wide) for a in args]
+        with np.errstate(all="ignore"):
+            out = np.asarray(fun(*args, **params))
+        if wide is not None and out.dtype.kind != "b":
+            out = out.astype(dtype)
+        return out
+
+    return impl
+
+
+def _with_dtype(name: str, kinds: str, out_dtype):
+    """The elementwise rule with the result dtype a function of the operand dtype."""
+    rule = elementwise_rule(name, kinds)
+
+    def abstract_eval(*avals: ShapedArray) -> ShapedArray:
+        out = rule(*avals)
+        return ShapedArray(out.shape, out_dtype(out.dtype), out.weak_type)
+
+    return abstract_eval
+
+
+def _real_part_dtype(dtype: np.dtype) -> np.dtype:
+    return _REAL_OF_COMPLEX.get(dtype, dtype)
+
+
+def _complex_dtype(dtype: np.dtype) -> np.dtype:
+    return dtype if dtype.kind == "c" else _COMPLEX_OF_REAL.get(dtype, _C64)
+
+
+def _rsqrt(x):
+    return 1 / np.sqrt(x)
+
+
+def _logistic(x):
+    if x.dtype.kind == "c":
+        return 1 / (1 + np.exp(-x))
+    # exp of a non-positive number never overflows: pick the form per sign.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype)
+
+
+def _rem(x, y):
+    # C's fmod: the result has the dividend's sign. Integer x % 0 is x, as in XLA.
+    if dtypes.is_integer(x.dtype):
+        zero = y == 0
+        return np.where(zero, x, np.fmod(x, np.where(zero, 1, y).astype(y.dtype))).astype(x.dtype)
+    return np.fmod(x, y)
+
+
+def _unsigned(dtype: np.dtype) -> np.dtype:
+    return np.dtype(f"u{dtype.itemsize}")
+
+
+def _signed(dtype: np.dtype) -> np.dtype:
+    return np.dtype(f"i{dtype.itemsize}")
+
+
+def _shift_amount(x, amount):
+    # A shift amount is read as unsigned: negative or >= the bit width shifts all bits out.
+    amount = amount.astype(_unsigned(x.dtype))
+    in_range = amount < 8 * x.dtype.itemsize
+    return np.where(in_range, amount, 0).astype(amount.dtype), in_range
+
+
+def _shift_left(x, amount):
+    amount, in_range = _shift_amount(x, amount)
+    shifted = np.left_shift(x.astype(amount.dtype), amount)
+    return np.where(in_range, shifted, 0).astype(x.dtype)
+
+
+def _shift_right_logical(x, amount):
+    amount, in_range = _shift_amount(x, amount)
+    shifted = np.right_shift(x.astype(amount.dtype), amount)
+    return np.where(in_range, shifted, 0).astype(x.dtype)
+
+
+def _shift_right_arithmetic(x, amount):
+    # The sign bit is copied in, also for unsigned operands (read as two's complement).
+    amount, in_range = _shift_amount(x, amount)
+    signed = x.astype(_signed(x.dtype))
+    shifted = np.right_shift(signed, amount.astype(signed.dtype))
+    return np.where(in_range, shifted, np.where(signed < 0, -1, 0)).astype(x.dtype)
+
+
+def _population_count(x):
+    # NumPy counts the bits of |x|; the two's-complement bits are read as unsigned.
+    return np.bitwise_count(x.astype(_unsigned(x.dtype))).astype(x.dtype)
+
+
+def _clamp(low, x, high):
+    return np.minimum(np.maximum(x, low), high).astype(x.dtype)
+
+
+def _integer_pow(x, *, y):
+    with np.errstate(all="ignore"):
+        if x.dtype in _NARROW_FLOATS:
+            return np.power(x.astype(_F32), y).astype(x.dtype)
+        if y < 0:
+            return (1 / np.power(x, -y)).astype(x.dtype)
+        return np.asarray(np.power(x, y)).astype(x.dtype)
+
+
+# The special functions NumPy has no ufunc for, at float64 (inputs arrive as float64).
+
+
+def _vectorized(scalar_fun):
+    def fun(x):
+        flat = [scalar_fun(v) for v in x.ravel().tolist()]
+        return np.asarray(flat, dtype=np.float64).reshape(x.shape)
+
+    return fun
+
+
+def _lgamma_scalar(v: float) -> float:
+    if v <= 0 and v.is_integer():
+        return math.inf  # the poles at 0, -1, -2, ...
+    return math.lgamma(v)
+
+
+_erf = _vectorized(math.erf)
+_erfc = _vectorized(math.erfc)
+_lgamma = _vectorized(_lgamma_scalar)
+
+# The asymptotic series of digamma: log x - 1/(2x) - sum B_2k / (2k x^(2k)).
+_DIGAMMA_SERIES = (1 / 12, -1 / 120, 1 / 252, -1 / 240, 1 / 132, -691 / 32760, 1 / 12)
+
+
+def _digamma(x):
+    # Reflection moves x < 1/2 to 1 - x; the recurrence psi(x) = psi(x + 1) - 1/x moves
+    # x up to >= 10, where the asymptotic series is accurate to float64 precision.
+    reflect = x < 0.5
+    z = np.where(reflect, 1 - x, x)
+    shift = np.zeros_like(z)
+    for _ in range(10):
+        small = z < 10
+        shift -= np.where(small, 1 / z, 0)
+        z = np.where(small, z + 1, z)
+    inv2 = 1 / (z * z)
+    series = np.zeros_like(z)
+    for coefficient in reversed(_DIGAMMA_SERIES):
+        series = (series + coefficient) * inv2
+    out = np.log(z) - 0.5 / z - series + shift
+    out = np.where(reflect, out - np.pi / np.tan(np.pi * x), out)
+    pole = (x <= 0) & (x == np.floor(x))
+    return np.where(pole, np.nan, out)
+
+
+def _erf_inv(y):
+    # A closed-form approximation (relative error ~1e-3) polished by Newton steps on
+    # erf(x) = |y|, written with erfc for |y| >= 1/2 so the residual keeps its digits.
+    a = np.abs(y)
+    inside = a < 1
+    a_safe = np.where(inside, a, 0.5)
+    log_term = np.log1p(-a_safe * a_safe)
+    k = 0.147
+    b = 2 / (np.pi * k) + log_term / 2
+    x = np.sqrt(np.sqrt(b * b - log_term / k) - b)
+    tail = a_safe >= 0.5
+    one_minus_a = 1 - a_safe
+    for _ in range(4):
+        residual = np.where(tail, one_minus_a - _erfc(x), _erf(x) - a_safe)
+        x = x - residual / (2 / np.sqrt(np.pi) * np.exp(-x * x))
+    x = np.where(a == 1, np.inf, np.where(inside, x, np.nan))
+    return np.copysign(x, y)
+
+
+class RoundingMethod(enum.IntEnum):
+    """How `round` breaks ties: away from zero (C's round) or to the nearest even value."""
+
+    AWAY_FROM_ZERO = 0
+    TO_NEAREST_EVEN = 1
+
+    def __repr__(self) -> str:  # as jaxprs print the parameter
+        return self.name
+
+
+def _round(x, *, rounding_method):
+    if rounding_method == RoundingMethod.TO_NEAREST_EVEN:
+        return np.rint(x)
+    whole = np.trunc(x)
+    return np.where(np.abs(x - whole) >= 0.5, whole + np.sign(x), whole)
+
+
+sqrt_p = _elementwise("sqrt", _computed(np.sqrt), _INEXACT)
+rsqrt_p = _elementwise("rsqrt", _computed(_rsqrt), _INEXACT)
+cbrt_p = _elementwise("cbrt", _computed(np.cbrt), "f")
+sign_p = _elementwise("sign", _computed(np.sign), _NUMERIC)
+floor_p = _elementwise("floor", _computed(np.floor), "f")
+ceil_p = _elementwise("ceil", _computed(np.ceil), "f")
+is_finite_p = _elementwise("is_finite", _computed(np.isfinite), "f", _BOOL)
+exp2_p = _elementwise("exp2", _computed(np.exp2), _INEXACT)
+expm1_p = _elementwise("expm1", _computed(np.expm1), _INEXACT)
+log1p_p = _elementwise("log1p", _computed(np.log1p), _INEXACT)
+tan_p = _elementwise("tan", _computed(np.tan), _INEXACT)
+asin_p = _elementwise("asin", _computed(np.arcsin), _INEXACT)
+acos_p = _elementwise("acos", _computed(np.arccos), _INEXACT)
+atan_p = _elementwise("atan", _computed(np.arctan), _INEXACT)
+sinh_p = _elementwise("sinh", _computed(np.sinh), _INEXACT)
+cosh_p = _elementwise("cosh", _computed(np.cosh), _INEXACT)
+asinh_p = _elementwise("asinh", _computed(np.arcsinh), _INEXACT)
+acosh_p = _elementwise("acosh", _computed(np.arccosh), _INEXACT)
+atanh_p = _elementwise("atanh", _computed(np.arctanh), _INEXACT)
+atan2_p = _elementwise("atan2", _computed(np.arctan2), "f")
+rem_p = _elementwise("rem", _computed(_rem), "iuf")
+min_p = _elementwise("min", _quiet_for_bfloat16(np.minimum), _ORDERED)
+logistic_p = _elementwise("logistic", _computed(_logistic), _INEXACT)
+erf_p = _elementwise("erf", _computed(_erf, in_float64=True), "f")
+erfc_p = _elementwise("erfc", _computed(_erfc, in_float64=True), "f")
+erf_inv_p = _elementwise("erf_inv", _computed(_erf_inv, in_float64=True), "f")
+lgamma_p = _elementwise("lgamma", _computed(_lgamma, in_float64=True), "f")
+digamma_p = _elementwise("digamma", _computed(_digamma, in_float64=True), "f")
+not_p = _elementwise("not", np.invert, "biu")
+and_p = _elementwise("and", np.bitwise_and, "biu")
+or_p = _elementwise("or", np.bitwise_or, "biu")
+xor_p = _elementwise("xor", np.bitwise_xor, "biu")
+shift_left_p = _elementwise("shift_left", _shift_left, "iu")
+shift_right_arithmetic_p = _elementwise("shift_right_arithmetic", _shift_right_arithmetic, "iu")
+shift_right_logical_p = _elementwise("shift_right_logical", _shift_right_logical, "iu")
+population_count_p = _elementwise("population_count", _population_count, "iu")
+nextafter_p = _elementwise("nextafter", np.nextafter, "f")
+
+abs_p = Primitive("abs")
+abs_p.def_impl(_computed(np.abs))
+abs_p.def_abstract_eval(_with_dtype("abs", "ifc", _real_part_dtype))
+
+real_p = Primitive("real")
+real_p.def_impl(np.real)
+real_p.def_abstract_eval(_with_dtype("real", "c", _real_part_dtype))
+
+imag_p = Primitive("imag")
+imag_p.def_impl(np.imag)
+imag_p.def_abstract_eval(_with_dtype("imag", "c", _real_part_dtype))
+
+conj_p = Primitive("conj")
+
+
+@conj_p.def_impl
+def _conj_impl(x):
+    return np.conj(x.astype(_complex_dtype(x.dtype)))
+
+
+conj_p.def_abstract_eval(_with_dtype("conj", _INEXACT, _complex_dtype))
+
+round_p = Primitive("round")
+round_p.def_impl(_computed(_round))
+_round_rule = elementwise_rule("round", "f")
+
+
+@round_p.def_abstract_eval
+def _round_abstract_eval(x: ShapedArray, *, rounding_method) -> ShapedArray:
+    return _round_rule(x)
+
+
+integer_pow_p = Primitive("integer_pow")
+integer_pow_p.def_impl(_integer_pow)
+_integer_pow_rule = elementwise_rule("integer_pow", _NUMERIC)
+
+
+@integer_pow_p.def_abstract_eval
+def _integer_pow_abstract_eval(x: ShapedArray, *, y: int) -> ShapedArray:
+    out = _integer_pow_rule(x)
+    if y < 0 and dtypes.is_integer(x.dtype):
+        raise shape_error(
+            "integer_pow",
+            [x],
+            f"integers cannot be raised to the negative power {y}",
+            "Convert the base to a float type first.",
+        )
+    return out
+
+
+# clamp(min, x, max): the bounds are scalars or have x's shape; the result has x's.
+clamp_p = Primitive("clamp")
+clamp_p.def_impl(_clamp)
+
+
+@clamp_p.def_abstract_eval
+def _clamp_abstract_eval(low: ShapedArray, x: ShapedArray, high: ShapedArray) -> ShapedArray:
+    avals = [low, x, high]
+    if dtypes.dtype_kind(x.dtype) not in _ORDERED:
+        raise shape_error("clamp", avals, f"dtype {x.dtype.name} has no order")
+    if low.dtype != x.dtype or high.dtype != x.dtype:
+        raise shape_error(
+            "clamp",
+            avals,
+            "operand dtypes must be equal",
+            "Convert the bounds with .astype(...) to the operand's dtype.",
+        )
+    for bound in (low, high):
+        if bound.shape and bound.shape != x.shape:
+            raise shape_error(
+                "clamp",
+                avals,
+                "the bounds must be scalars or have the operand's shape",
+                "Broadcast the bounds explicitly, or use funcgrad.numpy.clip.",
+            )
+    return ShapedArray(x.shape, x.dtype, x.weak_type)
+
+
+sqrt = _unary_op(sqrt_p, "Elementwise square root.")
+rsqrt = _unary_op(rsqrt_p, "Elementwise reciprocal square root `1 / sqrt(x)`.")
+cbrt = _unary_op(cbrt_p, "Elementwise real cube root.")
+abs = _unary_op(abs_p, "Elementwise absolute value; complex operands give their real magnitude.")
+sign = _unary_op(sign_p, "Elementwise sign: -1, 0 or 1 (`x / |x|` for complex).")
+floor = _unary_op(floor_p, "Elementwise floor.")
+ceil = _unary_op(ceil_p, "Elementwise ceiling.")
+is_finite = _unary_op(is_finite_p, "Elementwise test for a finite value (not inf or NaN).")
+exp2 = _unary_op(exp2_p, "Elementwise `2**x`.")
+expm1 = _unary_op(expm1_p, "Elementwise `e**x - 1`, accurate near zero.")
+log1p = _unary_op(log1p_p, "Elementwise `log(1 + x)`, accurate near zero.")
+tan = _unary_op(tan_p, "Elementwise tangent.")
+asin = _unary_op(asin_p, "Elementwise arcsine.")
+acos = _unary_op(acos_p, "Elementwise arccosine.")
+atan = _unary_op(atan_p, "Elementwise arctangent.")
+sinh = _unary_op(sinh_p, "Elementwise hyperbolic sine.")
+cosh = _unary_op(cosh_p, "Elementwise hyperbolic cosine.")
+asinh = _unary_op(asinh_p, "Elementwise inverse hyperbolic sine.")
+acosh = _unary_op(acosh_p, "Elementwise inverse hyperbolic cosine.")
+atanh = _unary_op(atanh_p, "Elementwise inverse hyperbolic tangent.")
+atan2 = _binary_op(atan2_p, "Elementwise arctangent of `x / y`, using both signs for the quadrant.")
+rem = _binary_op(rem_p, "Elementwise remainder of truncating division (C's fmod): sign of `x`.")
+min = _binary_op(min_p, "Elementwise minimum, propagating NaN.")
+logistic = _unary_op(logistic_p, "Elementwise logistic sigmoid `1 / (1 + exp(-x))`.")
+erf = _unary_op(erf_p, "Elementwise error function.")
+erfc = _unary_op(erfc_p, "Elementwise complementary error function `1 - erf(x)`.")
+erf_inv = _unary_op(erf_inv_p, "Elementwise inverse error function.")
+lgamma = _unary_op(lgamma_p, "Elementwise log of the absolute value of the gamma function.")
+digamma = _unary_op(digamma_p, "Elementwise digamma function, the derivative of lgamma.")
+bitwise_not = _unary_op(not_p, "Elementwise bitwise NOT (logical NOT for bool).")
+bitwise_and = _binary_op(and_p, "Elementwise bitwise AND (logical AND for bool).")
+bitwise_or = _binary_op(or_p, "Elementwise bitwise OR (logical OR for bool).")
+bitwise_xor = _binary_op(xor_p, "Elementwise bitwise XOR (logical XOR for bool).")
+shift_left = _binary_op(shift_left_p, "Elementwise `x << y`; shifts past the width give 0.")
+shift_right_arithmetic = _binary_op(
+    shift_right_arithmetic_p, "Elementwise `x >> y`, copying the sign bit in."
+)
+shift_right_logical = _binary_op(shift_right_logical_p, "Elementwise `x >> y`, shifting zeros in.")
+population_count = _unary_op(population_count_p, "Elementwise number of set bits.")
+nextafter = _binary_op(nextafter_p, "Elementwise next representable value after `x` towards `y`.")
+real = _unary_op(real_p, "Elementwise real part of a complex operand.")
+imag = _unary_op(imag_p, "Elementwise imaginary part of a complex operand.")
+conj = _unary_op(conj_p, "Elementwise complex conjugate (a real operand becomes complex).")
+
+# The wrappers' names follow jax.lax, the primitives' names follow JAX's primitives.
+bitwise_not.__name__ = bitwise_not.__qualname__ = "bitwise_not"
+bitwise_and.__name__ = bitwise_and.__qualname__ = "bitwise_and"
+bitwise_or.__name__ = bitwise_or.__qualname__ = "bitwise_or"
+bitwise_xor.__name__ = bitwise_xor.__qualname__ = "bitwise_xor"
+
+
+def round(x, rounding_method: RoundingMethod | int = RoundingMethod.AWAY_FROM_ZERO):
+    """Elementwise rounding to a whole number; ties away from zero unless `rounding_method`
+    is `RoundingMethod.TO_NEAREST_EVEN`.
+
+    >>> round(2.5), round(2.5, RoundingMethod.TO_NEAREST_EVEN)  # doctest: +SKIP
+    (Array(3., dtype=float32, weak_type=True), Array(2., dtype=float32, weak_type=True))
+    """
+    return round_p.bind(*coerce_scalars(x), rounding_method=RoundingMethod(rounding_method))
+
+
+def integer_pow(x, y: int):
+    """Elementwise `x ** y` for a fixed Python int `y` (negative only for inexact `x`)."""
+    if isinstance(y, bool) or not isinstance(y, (int, np.integer)):
+        raise TypeError(
+            f"integer_pow: the exponent must be a Python int, got {y!r} (at {user_location()}); "
+            "use funcgrad.lax.pow for array or float exponents."
+        )
+    return integer_pow_p.bind(*coerce_scalars(x), y=int(y))
+
+
+def clamp(min, x, max):
+    """Elementwise `x` limited to `[min, max]`; the bounds are scalars or shaped like `x`."""
+    return clamp_p.bind(*coerce_scalars(min, x, max))
+
+
+# complex(x, y) = x + i*y, built directly so infinite parts stay intact.
+complex_p = Primitive("complex")
+
+
+@complex_p.def_impl
+def _complex_impl(x, y):
+    out = np.empty(np.broadcast_shapes(np.shape(x), np.shape(y)), _complex_dtype(x.dtype))
+    out.real, out.imag = x, y
+    return out
+
+
+complex_p.def_abstract_eval(_with_dtype("complex", "f", _complex_dtype))
+
+
+def complex(x, y):
+    """Elementwise `x + 1j * y` from real operands of one dtype."""
+    return complex_p.bind(*coerce_scalars(x, y))
+
+
+# bitcast_convert_type reinterprets each element's bits as another dtype of the same width.
+bitcast_convert_type_p = Primitive("bitcast_convert_type")
+
+
+@bitcast_convert_type_p.def_impl
+def _bitcast_impl(operand, *, new_dtype):
+    return np.ascontiguousarray(operand).view(new_dtype).reshape(np.shape(operand))
+
+
+@bitcast_convert_type_p.def_abstract_eval
+def _bitcast_abstract_eval(operand: ShapedArray, *, new_dtype) -> ShapedArray:
+    if operand.dtype == _BOOL or new_dtype == _BOOL:
+        raise shape_error("bitcast_convert_type", [operand], "bool has no bit pattern to convert")
+    if operand.dtype.itemsize != new_dtype.itemsize:
+        raise shape_error(
+            "bitcast_convert_type",
+            [operand],
+            f"{operand.dtype.name} and {new_dtype.name} differ in width",
+            "Bitcast between dtypes of one width (e.g. float32 and int32).",
+        )
+    return ShapedArray(operand.shape, new_dtype)
+
+
+def bitcast_convert_type(operand, new_dtype):
+    """Reinterpret the bits of each element as `new_dtype` (of the same width)."""
+    new_dtype = dtypes.canonicalize_dtype(dtypes.check_dtype(new_dtype, "bitcast_convert_type: "))
+    (operand,) = coerce_scalars(operand)
+    return bitcast_convert_type_p.bind(operand, new_dtype=new_dtype)

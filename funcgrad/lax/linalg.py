@@ -1,18 +1,30 @@
-"""dot_general: the one contraction primitive (matmul, dot, einsum and tensordot are
-built on it). Dimension numbers are ((lhs_contract, rhs_contract), (lhs_batch,
-rhs_batch)); the result's axes are batch, then lhs free, then rhs free."""
+"""Linear algebra primitives: dot_general, the one contraction (matmul, dot, einsum and
+tensordot are built on it), and the matrix factorizations and solves that
+funcgrad.numpy.linalg builds on: cholesky, triangular_solve, lu, qr, svd and eigh.
+
+dot_general's dimension numbers are ((lhs_contract, rhs_contract), (lhs_batch,
+rhs_batch)); the result's axes are batch, then lhs free, then rhs free. The
+factorizations work on the last two axes and are batched over any leading ones.
+
+This module is also `funcgrad.lax.linalg`, as `jax.lax.linalg`: `lax.linalg.cholesky`,
+`lax.linalg.qr`, ... are the wrappers below.
+"""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from funcgrad.core import dtypes
-from funcgrad.core.avals import ShapedArray
+from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.primitive import Primitive
+from funcgrad.lax import elementwise as ew
+from funcgrad.lax import shapes
 from funcgrad.lax.operands import coerce_scalars
 from funcgrad.lax.shape_rules import check_axes, shape_error
 
-__all__ = ["dot_general"]
+__all__ = ["dot_general", "cholesky", "triangular_solve", "lu", "qr", "svd", "eigh"]
 
 dot_general_p = Primitive("dot_general")
 
@@ -110,3 +122,415 @@ def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_t
         precision=precision,
         preferred_element_type=preferred_element_type,
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Factorizations and triangular solves. Impls compute in at least float32 (LAPACK has no
+# float16/bfloat16) and return the operand's own dtype. Like JAX they never raise on bad
+# values: a matrix that is not positive definite, singular or whose iteration does not
+# converge gives NaN (or inf) entries instead of an exception.
+
+_F32 = np.dtype(np.float32)
+_I32 = np.dtype(np.int32)
+
+
+def _computable(x: np.ndarray) -> np.ndarray:
+    """x in a dtype NumPy's linear algebra accepts: float16 and bfloat16 become float32."""
+    return x.astype(_F32) if x.dtype.kind != "c" and x.dtype.itemsize < 4 else x
+
+
+def _real_dtype(dtype: np.dtype) -> np.dtype:
+    """The real counterpart of a floating or complex dtype (complex64 -> float32)."""
+    return np.zeros((), dtype).real.dtype
+
+
+def _check_matrices(name: str, avals, *, square: bool = False) -> None:
+    """Every operand is a batch of float or complex matrices (square ones if asked) of
+    one dtype."""
+    for aval in avals:
+        if dtypes.dtype_kind(aval.dtype) not in "fc":
+            raise shape_error(
+                name,
+                avals,
+                f"dtype {aval.dtype.name} is not accepted (accepted: floating, complex)",
+                "Convert the operand with .astype(jnp.float32) first.",
+            )
+        if aval.ndim < 2:
+            raise shape_error(
+                name,
+                avals,
+                f"operands must have at least 2 dimensions, got rank {aval.ndim}",
+                "Pass a matrix, or a batch of matrices stacked on the leading axes.",
+            )
+        if square and aval.shape[-1] != aval.shape[-2]:
+            raise shape_error(
+                name,
+                avals,
+                f"the last two dimensions of {aval.str_short()} must be equal (square matrices)",
+            )
+    if len({aval.dtype for aval in avals}) > 1:
+        raise shape_error(
+            name, avals, "operand dtypes must be equal", "Convert one with .astype(...)."
+        )
+
+
+def _per_matrix(fun, x: np.ndarray, out_shapes, out_dtypes) -> list[np.ndarray]:
+    """Apply `fun` (a NumPy routine that may raise LinAlgError) to each matrix of a batch;
+    a matrix it refuses gets NaN outputs, as from JAX's kernels."""
+    batch = x.shape[:-2]
+    outs = [np.empty(batch + tuple(s), d) for s, d in zip(out_shapes, out_dtypes)]
+    for index in np.ndindex(*batch):
+        try:
+            results = fun(x[index])
+        except np.linalg.LinAlgError:
+            results = [np.full(s, np.nan, d) for s, d in zip(out_shapes, out_dtypes)]
+        for out, result in zip(outs, results):
+            out[index] = result
+    return outs
+
+
+def _matrix_transpose(x):
+    ndim = get_aval(x).ndim
+    return shapes.transpose(x, (*range(ndim - 2), ndim - 1, ndim - 2))
+
+
+def _symmetrize(x):
+    """(x + x^H) / 2: a Hermitian input stays the same, rounding aside."""
+    xt = _matrix_transpose(x)
+    if dtypes.dtype_kind(get_aval(x).dtype) == "c":
+        xt = ew.conj(xt)
+    return ew.div(ew.add(x, xt), 2)
+
+
+cholesky_p = Primitive("cholesky")
+
+
+@cholesky_p.def_impl
+def _cholesky_impl(operand):
+    x = _computable(operand)
+    try:
+        lower = np.linalg.cholesky(x)
+    except np.linalg.LinAlgError:
+        (lower,) = _per_matrix(lambda m: [np.linalg.cholesky(m)], x, [x.shape[-2:]], [x.dtype])
+    return lower.astype(operand.dtype)
+
+
+@cholesky_p.def_abstract_eval
+def _cholesky_abstract_eval(operand: ShapedArray) -> ShapedArray:
+    _check_matrices("cholesky", [operand], square=True)
+    return ShapedArray(operand.shape, operand.dtype)
+
+
+def cholesky(x, *, symmetrize_input: bool = True):
+    """The lower Cholesky factor L of Hermitian positive-definite x = L @ L^H, batched.
+
+    Only the lower triangle of x is read (after averaging x with x^H when
+    `symmetrize_input`); a matrix that is not positive definite gives NaN.
+
+    >>> cholesky(np.array([[4.0, 2.0], [2.0, 5.0]], np.float32))  # doctest: +SKIP
+    Array([[2., 0.],
+           [1., 2.]], dtype=float32)
+    """
+    (x,) = coerce_scalars(x)
+    if symmetrize_input:
+        x = _symmetrize(x)
+    return cholesky_p.bind(x)
+
+
+triangular_solve_p = Primitive("triangular_solve")
+
+
+def _substitute(tri: np.ndarray, rhs: np.ndarray, lower: bool, unit_diagonal: bool):
+    """Solve tri @ x = rhs for triangular `tri` by forward (lower) or back substitution,
+    vectorized over the batch and the columns of rhs. A zero pivot gives inf/NaN."""
+    size = tri.shape[-1]
+    diagonal = np.diagonal(tri, 0, -2, -1)
+    strict = np.tril(tri, -1) if lower else np.triu(tri, 1)
+    out = np.zeros(rhs.shape, np.result_type(tri, rhs))
+    with np.errstate(all="ignore"):
+        for i in range(size) if lower else reversed(range(size)):
+            row = rhs[..., i, :] - np.matmul(strict[..., i : i + 1, :], out)[..., 0, :]
+            out[..., i, :] = row if unit_diagonal else row / diagonal[..., i, None]
+    return out
+
+
+@triangular_solve_p.def_impl
+def _triangular_solve_impl(a, b, *, left_side, lower, transpose_a, conjugate_a, unit_diagonal):
+    tri, rhs = _computable(a), _computable(b)
+    if conjugate_a:
+        tri = np.conj(tri)
+    if transpose_a:
+        tri, lower = np.swapaxes(tri, -1, -2), not lower
+    if not left_side:  # x @ T = b  <=>  T^T @ x^T = b^T
+        tri, rhs, lower = np.swapaxes(tri, -1, -2), np.swapaxes(rhs, -1, -2), not lower
+    out = _substitute(tri, rhs, lower, unit_diagonal)
+    if not left_side:
+        out = np.swapaxes(out, -1, -2)
+    return out.astype(b.dtype)
+
+
+@triangular_solve_p.def_abstract_eval
+def _triangular_solve_abstract_eval(
+    a: ShapedArray, b: ShapedArray, *, left_side, lower, transpose_a, conjugate_a, unit_diagonal
+) -> ShapedArray:
+    name, avals = "triangular_solve", [a, b]
+    _check_matrices(name, avals)
+    _check_matrices(name, [a], square=True)
+    if a.ndim != b.ndim or a.shape[:-2] != b.shape[:-2]:
+        raise shape_error(
+            name,
+            avals,
+            "a and b must have the same batch dimensions (all but the last two)",
+            "Broadcast them to one batch shape first.",
+        )
+    axis = -2 if left_side else -1
+    if b.shape[axis] != a.shape[-1]:
+        side = "rows" if left_side else "columns"
+        raise shape_error(
+            name,
+            avals,
+            f"b has {b.shape[axis]} {side} but a is {a.shape[-1]}x{a.shape[-1]} "
+            f"(left_side={left_side})",
+        )
+    return ShapedArray(b.shape, b.dtype)
+
+
+def triangular_solve(
+    a,
+    b,
+    *,
+    left_side: bool = False,
+    lower: bool = False,
+    transpose_a: bool = False,
+    conjugate_a: bool = False,
+    unit_diagonal: bool = False,
+):
+    """Solve op(a) @ x = b (`left_side`) or x @ op(a) = b for x, with a triangular.
+
+    op(a) is a, its transpose or its conjugate (transpose); only the `lower` (or upper)
+    triangle of a is read, and with `unit_diagonal` its diagonal is taken to be ones.
+    a is [..., m, m]; b is [..., m, n] (left_side) or [..., n, m], with a's batch shape.
+
+    >>> triangular_solve(l, b, left_side=True, lower=True)  # doctest: +SKIP
+    """
+    a, b = coerce_scalars(a, b)
+    return triangular_solve_p.bind(
+        a,
+        b,
+        left_side=bool(left_side),
+        lower=bool(lower),
+        transpose_a=bool(transpose_a),
+        conjugate_a=bool(conjugate_a),
+        unit_diagonal=bool(unit_diagonal),
+    )
+
+
+lu_p = Primitive("lu", multiple_results=True)
+
+
+@lu_p.def_impl
+def _lu_impl(operand):
+    # Doolittle elimination with partial pivoting (LAPACK's getrf), one column at a time,
+    # vectorized over the batch.
+    *batch, rows, cols = operand.shape
+    steps = min(rows, cols)
+    count = math.prod(batch)
+    factors = np.array(_computable(operand)).reshape(count, rows, cols)
+    pivots = np.zeros((count, steps), _I32)
+    permutation = np.tile(np.arange(rows, dtype=_I32), (count, 1))
+    every = np.arange(count)
+    with np.errstate(all="ignore"):
+        for j in range(steps):
+            pivot_row = j + np.argmax(np.abs(factors[:, j:, j]), axis=1)
+            pivots[:, j] = pivot_row
+            factors[every, j], factors[every, pivot_row] = (
+                factors[every, pivot_row],
+                factors[every, j].copy(),
+            )
+            permutation[every, j], permutation[every, pivot_row] = (
+                permutation[every, pivot_row],
+                permutation[every, j].copy(),
+            )
+            pivot = factors[:, j, j]
+            # A zero pivot means the whole column below is zero: nothing to eliminate.
+            factors[:, j + 1 :, j] /= np.where(pivot == 0, 1, pivot)[:, None]
+            factors[:, j + 1 :, j + 1 :] -= (
+                factors[:, j + 1 :, j : j + 1] * factors[:, j : j + 1, j + 1 :]
+            )
+    return [
+        factors.reshape(operand.shape).astype(operand.dtype),
+        pivots.reshape(*batch, steps),
+        permutation.reshape(*batch, rows),
+    ]
+
+
+@lu_p.def_abstract_eval
+def _lu_abstract_eval(operand: ShapedArray):
+    _check_matrices("lu", [operand])
+    *batch, rows, cols = operand.shape
+    return [
+        ShapedArray(operand.shape, operand.dtype),
+        ShapedArray((*batch, min(rows, cols)), _I32),
+        ShapedArray((*batch, rows), _I32),
+    ]
+
+
+def lu(x):
+    """LU decomposition with partial pivoting: P @ x = L @ U, batched.
+
+    Returns `(lu, pivots, permutation)`: L (unit diagonal, below it) and U (on and above
+    the diagonal) packed into one array like x; `pivots[i]`, the row swapped with row i
+    at step i (int32); and `permutation`, the rows of x in the order of P @ x (int32).
+
+    >>> lu_factors, pivots, permutation = lu(x)  # doctest: +SKIP
+    """
+    (x,) = coerce_scalars(x)
+    return tuple(lu_p.bind(x))
+
+
+qr_p = Primitive("qr", multiple_results=True)
+
+
+def _qr_shapes(shape, full_matrices: bool):
+    *batch, rows, cols = shape
+    inner = rows if full_matrices else min(rows, cols)
+    return (*batch, rows, inner), (*batch, inner, cols)
+
+
+@qr_p.def_impl
+def _qr_impl(operand, *, full_matrices):
+    q_shape, r_shape = _qr_shapes(operand.shape, full_matrices)
+    x = _computable(operand)
+    if x.size == 0:  # LAPACK refuses empty matrices; Q is then part of the identity
+        q = np.broadcast_to(np.eye(*q_shape[-2:], dtype=x.dtype), q_shape)
+        r = np.zeros(r_shape, x.dtype)
+    else:
+        q, r = np.linalg.qr(x, mode="complete" if full_matrices else "reduced")
+    return [q.astype(operand.dtype), r.astype(operand.dtype)]
+
+
+@qr_p.def_abstract_eval
+def _qr_abstract_eval(operand: ShapedArray, *, full_matrices):
+    _check_matrices("qr", [operand])
+    q_shape, r_shape = _qr_shapes(operand.shape, full_matrices)
+    return [ShapedArray(q_shape, operand.dtype), ShapedArray(r_shape, operand.dtype)]
+
+
+def qr(x, *, pivoting: bool = False, full_matrices: bool = True):
+    """QR decomposition x = Q @ R (Q with orthonormal columns, R upper triangular), batched.
+
+    Returns `(q, r)`; with `full_matrices` Q is square [..., m, m], otherwise
+    [..., m, min(m, n)].
+
+    >>> q, r = qr(x, full_matrices=False)  # doctest: +SKIP
+    """
+    if pivoting:
+        raise NotImplementedError("qr: pivoting=True is not supported by funcgrad yet.")
+    (x,) = coerce_scalars(x)
+    return tuple(qr_p.bind(x, full_matrices=bool(full_matrices)))
+
+
+svd_p = Primitive("svd", multiple_results=True)
+
+
+def _svd_avals(operand: ShapedArray, full_matrices: bool, compute_uv: bool):
+    *batch, rows, cols = operand.shape
+    inner = min(rows, cols)
+    s = ShapedArray((*batch, inner), _real_dtype(operand.dtype))
+    if not compute_uv:
+        return [s]
+    u_cols, vh_rows = (rows, cols) if full_matrices else (inner, inner)
+    return [
+        s,
+        ShapedArray((*batch, rows, u_cols), operand.dtype),
+        ShapedArray((*batch, vh_rows, cols), operand.dtype),
+    ]
+
+
+@svd_p.def_impl
+def _svd_impl(operand, *, full_matrices, compute_uv):
+    avals = _svd_avals(ShapedArray(operand.shape, operand.dtype), full_matrices, compute_uv)
+    x = _computable(operand)
+    if x.size == 0:
+        outs = [np.zeros(avals[0].shape, avals[0].dtype)]
+        outs += [np.broadcast_to(np.eye(*a.shape[-2:], dtype=a.dtype), a.shape) for a in avals[1:]]
+        return outs
+
+    def one(m):
+        if not compute_uv:
+            return [np.linalg.svd(m, compute_uv=False)]
+        u, s, vh = np.linalg.svd(m, full_matrices=full_matrices)
+        return [s, u, vh]
+
+    work = [_computable(np.zeros((), a.dtype)).dtype for a in avals]
+    try:
+        outs = one(x)
+    except np.linalg.LinAlgError:
+        outs = _per_matrix(one, x, [a.shape[len(x.shape) - 2 :] for a in avals], work)
+    return [out.astype(a.dtype) for out, a in zip(outs, avals)]
+
+
+@svd_p.def_abstract_eval
+def _svd_abstract_eval(operand: ShapedArray, *, full_matrices, compute_uv):
+    _check_matrices("svd", [operand])
+    return _svd_avals(operand, full_matrices, compute_uv)
+
+
+def svd(x, *, full_matrices: bool = True, compute_uv: bool = True, subset_by_index=None):
+    """Singular value decomposition x = U @ diag(s) @ Vh, batched; s descending (real).
+
+    Returns `(u, s, vh)`, or just `s` without `compute_uv`. With `full_matrices` U and Vh
+    are square; otherwise they have min(m, n) columns and rows.
+
+    >>> u, s, vh = svd(x, full_matrices=False)  # doctest: +SKIP
+    """
+    if subset_by_index is not None:
+        raise NotImplementedError("svd: subset_by_index is not supported by funcgrad yet.")
+    (x,) = coerce_scalars(x)
+    outs = svd_p.bind(x, full_matrices=bool(full_matrices), compute_uv=bool(compute_uv))
+    if not compute_uv:
+        return outs[0]
+    s, u, vh = outs
+    return u, s, vh
+
+
+eigh_p = Primitive("eigh", multiple_results=True)
+
+
+@eigh_p.def_impl
+def _eigh_impl(operand, *, lower):
+    x = _computable(operand)
+    uplo = "L" if lower else "U"
+    try:
+        w, v = np.linalg.eigh(x, UPLO=uplo)
+    except np.linalg.LinAlgError:
+        real = _real_dtype(x.dtype)
+        w, v = _per_matrix(
+            lambda m: np.linalg.eigh(m, UPLO=uplo), x, [x.shape[-1:], x.shape[-2:]], [real, x.dtype]
+        )
+    return [v.astype(operand.dtype), w.astype(_real_dtype(operand.dtype))]
+
+
+@eigh_p.def_abstract_eval
+def _eigh_abstract_eval(operand: ShapedArray, *, lower):
+    _check_matrices("eigh", [operand], square=True)
+    return [
+        ShapedArray(operand.shape, operand.dtype),
+        ShapedArray(operand.shape[:-1], _real_dtype(operand.dtype)),
+    ]
+
+
+def eigh(x, *, lower: bool = True, symmetrize_input: bool = True, sort_eigenvalues: bool = True):
+    """Eigenvectors and eigenvalues of Hermitian x, batched: returns `(v, w)` with
+    x @ v = v * w, eigenvalues w (real) in ascending order.
+
+    Only the `lower` (or upper) triangle is read, after averaging x with x^H when
+    `symmetrize_input`.
+
+    >>> v, w = eigh(x)  # doctest: +SKIP
+    """
+    (x,) = coerce_scalars(x)
+    if symmetrize_input:
+        x = _symmetrize(x)
+    v, w = eigh_p.bind(x, lower=bool(lower))
+    return v, w

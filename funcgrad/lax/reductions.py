@@ -1,4 +1,12 @@
-"""Reductions over a set of axes: reduce_sum and reduce_max."""
+"""Reductions over a set of axes (reduce_sum, reduce_prod, reduce_max, reduce_min and the
+bitwise reduce_and/or/xor), the index reductions argmax/argmin over one axis, and the
+cumulative scans along one axis (cumsum, cumprod, cummax, cummin, cumlogsumexp).
+
+Each reduction keeps its operand's dtype; the NumPy-facing layer (funcgrad.numpy) picks
+result dtypes and converts before binding. Reductions of an empty axis give the
+operation's identity, so every primitive here is total except argmax/argmin, which have
+no answer for an empty axis and say so in their shape rule.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +18,38 @@ from funcgrad.core.primitive import Primitive
 from funcgrad.lax.operands import coerce_scalars
 from funcgrad.lax.shape_rules import KIND_NAMES, check_axes, shape_error
 
-__all__ = ["reduce_sum", "reduce_max"]
+__all__ = [
+    "reduce_sum",
+    "reduce_prod",
+    "reduce_max",
+    "reduce_min",
+    "reduce_and",
+    "reduce_or",
+    "reduce_xor",
+    "argmax",
+    "argmin",
+    "cumsum",
+    "cumprod",
+    "cummax",
+    "cummin",
+    "cumlogsumexp",
+]
+
+
+def _check_dtype(name: str, operand: ShapedArray, kinds: str) -> None:
+    if dtypes.dtype_kind(operand.dtype) not in kinds:
+        accepted = ", ".join(KIND_NAMES[k] for k in kinds)
+        raise shape_error(
+            name,
+            [operand],
+            f"dtype {operand.dtype.name} is not accepted (accepted: {accepted})",
+            "Convert the operand with .astype(...) or funcgrad.lax.convert_element_type.",
+        )
 
 
 def _reduction_rule(name: str, kinds: str):
     def abstract_eval(operand: ShapedArray, *, axes) -> ShapedArray:
-        if dtypes.dtype_kind(operand.dtype) not in kinds:
-            accepted = ", ".join(KIND_NAMES[k] for k in kinds)
-            raise shape_error(
-                name,
-                [operand],
-                f"dtype {operand.dtype.name} is not accepted (accepted: {accepted})",
-            )
+        _check_dtype(name, operand, kinds)
         axes = check_axes(name, operand, axes)
         shape = [n for i, n in enumerate(operand.shape) if i not in axes]
         return ShapedArray(shape, operand.dtype, operand.weak_type)
@@ -37,23 +65,67 @@ def _lowest(dtype: np.dtype):
     return -np.inf
 
 
-reduce_sum_p = Primitive("reduce_sum")
-reduce_sum_p.def_abstract_eval(_reduction_rule("reduce_sum", "iufc"))
+def _highest(dtype: np.dtype):
+    if dtype.kind == "b":
+        return True
+    if dtypes.is_integer(dtype):
+        return np.iinfo(dtype).max
+    return np.inf
 
 
-@reduce_sum_p.def_impl
-def _reduce_sum_impl(operand, *, axes):
-    return np.sum(operand, axis=axes, dtype=operand.dtype)
+def _reduction(name: str, kinds: str, impl) -> Primitive:
+    primitive = Primitive(name)
+    primitive.def_impl(impl)
+    primitive.def_abstract_eval(_reduction_rule(name, kinds))
+    return primitive
 
 
-reduce_max_p = Primitive("reduce_max")
-reduce_max_p.def_abstract_eval(_reduction_rule("reduce_max", "biuf"))
+def _quiet_reduce(reduce):
+    # Overflow and NaN in a reduction are values, not warnings, as in JAX.
+    def impl(operand, *, axes):
+        with np.errstate(all="ignore"):
+            return np.asarray(reduce(operand, axes)).astype(operand.dtype, copy=False)
+
+    return impl
 
 
-@reduce_max_p.def_impl
-def _reduce_max_impl(operand, *, axes):
-    # The identity of max is the dtype's lowest value, so empty reductions are defined.
-    return np.max(operand, axis=axes, initial=_lowest(operand.dtype))
+def _bitwise(logical, bitwise, identity):
+    def reduce(operand, axes):
+        if operand.dtype.kind == "b":
+            return logical.reduce(operand, axis=axes, initial=bool(identity))
+        initial = np.asarray(identity).astype(operand.dtype)
+        return bitwise.reduce(operand, axis=axes, initial=initial)
+
+    return reduce
+
+
+# The identity of max is the dtype's lowest value (and of min its highest), so empty
+# reductions are defined.
+reduce_sum_p = _reduction(
+    "reduce_sum", "iufc", _quiet_reduce(lambda x, axes: np.sum(x, axis=axes, dtype=x.dtype))
+)
+reduce_prod_p = _reduction(
+    "reduce_prod", "iufc", _quiet_reduce(lambda x, axes: np.prod(x, axis=axes, dtype=x.dtype))
+)
+reduce_max_p = _reduction(
+    "reduce_max",
+    "biuf",
+    _quiet_reduce(lambda x, axes: np.max(x, axis=axes, initial=_lowest(x.dtype))),
+)
+reduce_min_p = _reduction(
+    "reduce_min",
+    "biuf",
+    _quiet_reduce(lambda x, axes: np.min(x, axis=axes, initial=_highest(x.dtype))),
+)
+reduce_and_p = _reduction(
+    "reduce_and", "biu", _quiet_reduce(_bitwise(np.logical_and, np.bitwise_and, -1))
+)
+reduce_or_p = _reduction(
+    "reduce_or", "biu", _quiet_reduce(_bitwise(np.logical_or, np.bitwise_or, 0))
+)
+reduce_xor_p = _reduction(
+    "reduce_xor", "biu", _quiet_reduce(_bitwise(np.logical_xor, np.bitwise_xor, 0))
+)
 
 
 def _normalize_axes(operand, axes) -> tuple[int, ...]:
@@ -61,13 +133,174 @@ def _normalize_axes(operand, axes) -> tuple[int, ...]:
     return tuple(int(a) + ndim if a < 0 else int(a) for a in axes)
 
 
-def reduce_sum(operand, axes):
-    """Sum over `axes` (a sequence of axis numbers; negative ones count from the end)."""
-    (operand,) = coerce_scalars(operand)
-    return reduce_sum_p.bind(operand, axes=_normalize_axes(operand, axes))
+def _reduction_wrapper(primitive: Primitive, doc: str):
+    def reduce(operand, axes):
+        (operand,) = coerce_scalars(operand)
+        return primitive.bind(operand, axes=_normalize_axes(operand, axes))
+
+    reduce.__name__ = reduce.__qualname__ = primitive.name
+    reduce.__doc__ = doc
+    return reduce
 
 
-def reduce_max(operand, axes):
-    """Maximum over `axes`; -inf (or the lowest integer) for an empty reduction."""
-    (operand,) = coerce_scalars(operand)
-    return reduce_max_p.bind(operand, axes=_normalize_axes(operand, axes))
+reduce_sum = _reduction_wrapper(
+    reduce_sum_p,
+    "Sum over `axes` (a sequence of axis numbers; negative ones count from the end).\n\n"
+    ">>> reduce_sum(np.ones((2, 3), np.float32), (1,))   # doctest: +SKIP\n"
+    "Array([3., 3.], dtype=float32)",
+)
+reduce_prod = _reduction_wrapper(reduce_prod_p, "Product over `axes`; 1 for an empty reduction.")
+reduce_max = _reduction_wrapper(
+    reduce_max_p, "Maximum over `axes`; -inf (or the lowest integer) for an empty reduction."
+)
+reduce_min = _reduction_wrapper(
+    reduce_min_p, "Minimum over `axes`; inf (or the highest integer) for an empty reduction."
+)
+reduce_and = _reduction_wrapper(
+    reduce_and_p, "Logical (bool) or bitwise (integer) AND over `axes`; all bits set if empty."
+)
+reduce_or = _reduction_wrapper(
+    reduce_or_p, "Logical (bool) or bitwise (integer) OR over `axes`; zero if empty."
+)
+reduce_xor = _reduction_wrapper(
+    reduce_xor_p, "Logical (bool) or bitwise (integer) XOR over `axes`; zero if empty."
+)
+
+
+# ---------------------------------------------------------------------------------------
+# argmax / argmin: the first index of the extreme value along one axis. NaN counts as the
+# maximum and as the minimum, so the first NaN wins (NumPy's and JAX's rule).
+
+
+def _index_reduction_rule(name: str):
+    def abstract_eval(operand: ShapedArray, *, axes, index_dtype) -> ShapedArray:
+        _check_dtype(name, operand, "biuf")
+        if len(axes) != 1:
+            raise shape_error(name, [operand], f"axes {axes} must name exactly one axis")
+        (axis,) = check_axes(name, operand, axes)
+        if operand.shape[axis] == 0:
+            raise shape_error(
+                name,
+                [operand],
+                f"axis {axis} has size 0, so {name} has no answer",
+                "Reduce over a non-empty axis.",
+            )
+        if not dtypes.is_integer(index_dtype):
+            raise shape_error(
+                name, [operand], f"index_dtype {np.dtype(index_dtype).name} is not an integer"
+            )
+        shape = [n for i, n in enumerate(operand.shape) if i != axis]
+        return ShapedArray(shape, index_dtype)
+
+    return abstract_eval
+
+
+def _index_reduction_impl(find):
+    def impl(operand, *, axes, index_dtype):
+        # float64 holds every float exactly; NumPy's argmax of bfloat16 mishandles NaN.
+        if dtypes.is_float(operand.dtype):
+            operand = operand.astype(np.float64)
+        return np.asarray(find(operand, axis=axes[0])).astype(index_dtype)
+
+    return impl
+
+
+argmax_p = Primitive("argmax")
+argmax_p.def_impl(_index_reduction_impl(np.argmax))
+argmax_p.def_abstract_eval(_index_reduction_rule("argmax"))
+
+argmin_p = Primitive("argmin")
+argmin_p.def_impl(_index_reduction_impl(np.argmin))
+argmin_p.def_abstract_eval(_index_reduction_rule("argmin"))
+
+
+def _index_reduction_wrapper(primitive: Primitive, doc: str):
+    def find(operand, axis: int, index_dtype):
+        (operand,) = coerce_scalars(operand)
+        (axis,) = _normalize_axes(operand, (axis,))
+        index_dtype = dtypes.canonicalize_dtype(dtypes.check_dtype(index_dtype, f"{primitive}: "))
+        return primitive.bind(operand, axes=(axis,), index_dtype=index_dtype)
+
+    find.__name__ = find.__qualname__ = primitive.name
+    find.__doc__ = doc
+    return find
+
+
+argmax = _index_reduction_wrapper(
+    argmax_p,
+    "Index of the first maximum along `axis`, as `index_dtype` (NaN counts as the maximum).\n\n"
+    ">>> argmax(np.array([1, 3, 3], np.int32), 0, np.int32)   # doctest: +SKIP\n"
+    "Array(1, dtype=int32)",
+)
+argmin = _index_reduction_wrapper(
+    argmin_p,
+    "Index of the first minimum along `axis`, as `index_dtype` (NaN counts as the minimum).",
+)
+
+
+# ---------------------------------------------------------------------------------------
+# Cumulative scans: out[..., i, ...] combines operand[..., :i+1, ...] along `axis` (or
+# operand[..., i:, ...] with `reverse`). The result has the operand's aval.
+
+
+def _cumulative_rule(name: str, kinds: str):
+    def abstract_eval(operand: ShapedArray, *, axis, reverse) -> ShapedArray:
+        _check_dtype(name, operand, kinds)
+        check_axes(name, operand, (axis,), "axis")
+        return operand
+
+    return abstract_eval
+
+
+def _logaddexp_accumulate(x, axis):
+    # Computed in float64 and rounded once, so float16/bfloat16 keep full precision.
+    return np.logaddexp.accumulate(x.astype(np.float64), axis=axis)
+
+
+def _cumulative_impl(scan):
+    def impl(operand, *, axis, reverse):
+        x = np.flip(operand, axis) if reverse else operand
+        with np.errstate(all="ignore"):
+            out = np.asarray(scan(x, axis)).astype(operand.dtype, copy=False)
+        return np.flip(out, axis) if reverse else out
+
+    return impl
+
+
+def _cumulative(name: str, kinds: str, scan) -> Primitive:
+    primitive = Primitive(name)
+    primitive.def_impl(_cumulative_impl(scan))
+    primitive.def_abstract_eval(_cumulative_rule(name, kinds))
+    return primitive
+
+
+cumsum_p = _cumulative("cumsum", "iufc", lambda x, axis: np.cumsum(x, axis, dtype=x.dtype))
+cumprod_p = _cumulative("cumprod", "iufc", lambda x, axis: np.cumprod(x, axis, dtype=x.dtype))
+cummax_p = _cumulative("cummax", "biuf", lambda x, axis: np.maximum.accumulate(x, axis))
+cummin_p = _cumulative("cummin", "biuf", lambda x, axis: np.minimum.accumulate(x, axis))
+cumlogsumexp_p = _cumulative("cumlogsumexp", "f", _logaddexp_accumulate)
+
+
+def _cumulative_wrapper(primitive: Primitive, doc: str):
+    def scan(operand, axis: int = 0, reverse: bool = False):
+        (operand,) = coerce_scalars(operand)
+        (axis,) = _normalize_axes(operand, (axis,))
+        return primitive.bind(operand, axis=axis, reverse=bool(reverse))
+
+    scan.__name__ = scan.__qualname__ = primitive.name
+    scan.__doc__ = doc
+    return scan
+
+
+cumsum = _cumulative_wrapper(
+    cumsum_p,
+    "Running sum along `axis` (from the end with `reverse`).\n\n"
+    ">>> cumsum(np.array([1, 2, 3], np.int32))   # doctest: +SKIP\n"
+    "Array([1, 3, 6], dtype=int32)",
+)
+cumprod = _cumulative_wrapper(cumprod_p, "Running product along `axis`.")
+cummax = _cumulative_wrapper(cummax_p, "Running maximum along `axis` (NaN propagates).")
+cummin = _cumulative_wrapper(cummin_p, "Running minimum along `axis` (NaN propagates).")
+cumlogsumexp = _cumulative_wrapper(
+    cumlogsumexp_p, "Running log(sum(exp(x))) along `axis`, without overflow."
+)

@@ -1,5 +1,10 @@
-"""Primitives that move data without arithmetic: broadcast_in_dim, reshape, squeeze,
-transpose, slice and rev."""
+"""Primitives that make or move data without arithmetic: iota, broadcast_in_dim, reshape,
+squeeze, transpose, slice, rev, concatenate and pad.
+
+funcgrad.numpy builds its whole creation and shape-manipulation API (arange, eye, tril,
+stack, split, tile, roll, pad, ...) from these few primitives, so a transform that knows
+their rules knows all of it.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,25 @@ import builtins
 
 import numpy as np
 
+from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.primitive import Primitive
 from funcgrad.lax.operands import coerce_scalars
 from funcgrad.lax.shape_rules import check_axes, shape_error
 
-__all__ = ["broadcast_in_dim", "reshape", "squeeze", "transpose", "slice", "rev"]
+__all__ = [
+    "iota",
+    "broadcasted_iota",
+    "broadcast_in_dim",
+    "expand_dims",
+    "reshape",
+    "squeeze",
+    "transpose",
+    "slice",
+    "rev",
+    "concatenate",
+    "pad",
+]
 
 
 def _ints(values) -> tuple[int, ...]:
@@ -217,3 +235,194 @@ def rev(operand, dimensions):
     """Reverse the order of elements along `dimensions`."""
     (operand,) = coerce_scalars(operand)
     return rev_p.bind(operand, dimensions=_ints(dimensions))
+
+
+def expand_dims(array, dimensions):
+    """Insert size-1 axes at `dimensions` (positions in the result; negative count from its end).
+
+    A broadcast_in_dim, not a primitive of its own.
+    """
+    (array,) = coerce_scalars(array)
+    aval = get_aval(array)
+    out_ndim = aval.ndim + len(dimensions)
+    new = {int(d) + out_ndim if d < 0 else int(d) for d in dimensions}
+    if len(new) != len(dimensions) or any(not 0 <= d < out_ndim for d in new):
+        raise shape_error(
+            "expand_dims",
+            [aval],
+            f"dimensions {tuple(dimensions)} must be distinct axes of the rank-{out_ndim} result",
+        )
+    kept = [d for d in range(out_ndim) if d not in new]
+    shape = [1] * out_ndim
+    for src, dst in enumerate(kept):
+        shape[dst] = aval.shape[src]
+    return broadcast_in_dim(array, shape, kept)
+
+
+# iota: the integers 0, 1, 2, ... along one axis of an array of `shape`, constant along the
+# others. With broadcast_in_dim and comparisons it builds arange, eye, tri and masks.
+iota_p = Primitive("iota")
+
+
+@iota_p.def_impl
+def _iota_impl(*, dtype, shape, dimension):
+    counts = np.arange(shape[dimension], dtype=np.int64).astype(dtype)
+    expanded = [1] * len(shape)
+    expanded[dimension] = shape[dimension]
+    return np.array(np.broadcast_to(counts.reshape(expanded), shape))
+
+
+@iota_p.def_abstract_eval
+def _iota_abstract_eval(*, dtype, shape, dimension):
+    if dtypes.dtype_kind(dtype) not in "iufc":
+        raise shape_error(
+            "iota", [], f"dtype {dtype.name} is not numeric", "Use an integer or float dtype."
+        )
+    if any(n < 0 for n in shape):
+        raise shape_error("iota", [], f"shape {shape} has a negative size")
+    if not 0 <= dimension < len(shape):
+        raise shape_error("iota", [], f"dimension {dimension} is out of range for shape {shape}")
+    return ShapedArray(shape, dtype)
+
+
+def broadcasted_iota(dtype, shape, dimension: int):
+    """An array of `shape` whose elements are their index along axis `dimension`.
+
+    >>> broadcasted_iota(np.int32, (2, 3), 1)      # doctest: +SKIP
+    Array([[0, 1, 2],
+           [0, 1, 2]], dtype=int32)
+    """
+    dtype = dtypes.canonicalize_dtype(dtypes.check_dtype(dtype, "iota: "))
+    shape = _ints(shape)
+    dimension = int(dimension)
+    return iota_p.bind(
+        dtype=dtype, shape=shape, dimension=dimension + len(shape) if dimension < 0 else dimension
+    )
+
+
+def iota(dtype, size: int):
+    """The 1-d array [0, 1, ..., size - 1] of `dtype`.
+
+    >>> iota(np.int32, 4)                          # doctest: +SKIP
+    Array([0, 1, 2, 3], dtype=int32)
+    """
+    return broadcasted_iota(dtype, (int(size),), 0)
+
+
+concatenate_p = Primitive("concatenate")
+
+
+@concatenate_p.def_impl
+def _concatenate_impl(*operands, dimension):
+    return np.concatenate(operands, axis=dimension)
+
+
+@concatenate_p.def_abstract_eval
+def _concatenate_abstract_eval(*operands: ShapedArray, dimension):
+    if not operands:
+        raise shape_error("concatenate", [], "needs at least one operand")
+    first = operands[0]
+    if not 0 <= dimension < first.ndim:
+        raise shape_error(
+            "concatenate",
+            operands,
+            f"dimension {dimension} is out of range for rank {first.ndim}",
+            "0-d operands cannot be concatenated; reshape them to rank 1 first.",
+        )
+    if len({op.dtype for op in operands}) > 1:
+        raise shape_error(
+            "concatenate",
+            operands,
+            "operand dtypes must be equal",
+            "Convert with convert_element_type (funcgrad.numpy.concatenate promotes).",
+        )
+    for op in operands:
+        same_rank = op.ndim == first.ndim
+        if not same_rank or any(
+            a != b for i, (a, b) in enumerate(zip(op.shape, first.shape)) if i != dimension
+        ):
+            raise shape_error(
+                "concatenate",
+                operands,
+                f"operand shapes must be equal except along dimension {dimension}",
+            )
+    shape = list(first.shape)
+    shape[dimension] = sum(op.shape[dimension] for op in operands)
+    return ShapedArray(shape, first.dtype, all(op.weak_type for op in operands))
+
+
+def concatenate(operands, dimension: int):
+    """Join `operands` (one dtype, equal shapes off `dimension`) along `dimension`."""
+    operands = coerce_scalars(*operands)
+    return concatenate_p.bind(*operands, dimension=int(dimension))
+
+
+# pad: `padding_config` holds (low, high, interior) per axis. Interior padding puts
+# `interior` fill elements between neighbours; negative low/high remove elements instead,
+# so pad with negative edges is also a static slice (and the transpose of pad is one).
+pad_p = Primitive("pad")
+
+
+@pad_p.def_impl
+def _pad_impl(operand, padding_value, *, padding_config):
+    grown = [(builtins.max(lo, 0), builtins.max(hi, 0), inner) for lo, hi, inner in padding_config]
+    shape = [
+        lo + hi + n + builtins.max(n - 1, 0) * inner
+        for (lo, hi, inner), n in zip(grown, operand.shape)
+    ]
+    out = np.full(shape, padding_value, dtype=operand.dtype)
+    placed = tuple(
+        builtins.slice(
+            lo, lo + builtins.max(n - 1, 0) * (inner + 1) + builtins.min(n, 1), inner + 1
+        )
+        for (lo, _, inner), n in zip(grown, operand.shape)
+    )
+    out[placed] = operand
+    trimmed = tuple(
+        builtins.slice(-builtins.min(lo, 0), size + builtins.min(hi, 0))
+        for (lo, hi, _), size in zip(padding_config, shape)
+    )
+    return out[trimmed]
+
+
+@pad_p.def_abstract_eval
+def _pad_abstract_eval(operand: ShapedArray, padding_value: ShapedArray, *, padding_config):
+    avals = [operand, padding_value]
+    if padding_value.shape:
+        raise shape_error("pad", avals, "padding_value must be a scalar (rank 0)")
+    if padding_value.dtype != operand.dtype:
+        raise shape_error(
+            "pad", avals, "padding_value must have the operand's dtype", "Convert one of them."
+        )
+    if len(padding_config) != operand.ndim:
+        raise shape_error(
+            "pad",
+            avals,
+            f"padding_config {padding_config} needs one (low, high, interior) per axis "
+            f"({operand.ndim})",
+        )
+    shape = []
+    for axis, ((lo, hi, inner), n) in enumerate(zip(padding_config, operand.shape)):
+        if inner < 0:
+            raise shape_error("pad", avals, f"axis {axis}: interior padding {inner} is negative")
+        size = lo + hi + n + builtins.max(n - 1, 0) * inner
+        if size < 0:
+            raise shape_error(
+                "pad",
+                avals,
+                f"axis {axis}: padding ({lo}, {hi}, {inner}) of size {n} leaves {size} elements",
+                "Negative low/high padding may remove at most the elements there are.",
+            )
+        shape.append(size)
+    return ShapedArray(shape, operand.dtype, operand.weak_type and padding_value.weak_type)
+
+
+def pad(operand, padding_value, padding_config):
+    """Pad with `padding_value` by (low, high, interior) per axis; negative low/high trim.
+
+    >>> pad(np.arange(3), 0, [(1, 2, 1)])          # doctest: +SKIP
+    Array([0, 0, 0, 1, 0, 2, 0, 0], dtype=int32)
+    """
+    operand, padding_value = coerce_scalars(operand, padding_value)
+    config = tuple((int(lo), int(hi), int(inner)) for lo, hi, inner in padding_config)
+    return pad_p.bind(operand, padding_value, padding_config=config)

@@ -9,12 +9,12 @@ module declares its own `ARRAY_METHODS` next to the functions they call.
 from __future__ import annotations
 
 from funcgrad.core.trace import Tracer
-from funcgrad.numpy import creation, indexing, products, reductions, shape_ops, ufuncs
+from funcgrad.numpy import creation, indexing, products, reductions, shape_ops, sorting, ufuncs
 from funcgrad.runtime.array import Array
 
 __all__ = ["install"]
 
-_FAMILIES = (creation, indexing, products, reductions, shape_ops, ufuncs)
+_FAMILIES = (creation, indexing, products, reductions, shape_ops, ufuncs, sorting)
 
 
 def install() -> None:

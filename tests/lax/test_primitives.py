@@ -24,9 +24,11 @@ import numpy as np
 import pytest
 import records_control_flow
 import records_elementwise
+import records_indexing
 import records_linalg
 import records_reductions
 import records_shapes
+import records_sorting
 from op_records import (
     BOOL,
     F16,
@@ -49,9 +51,11 @@ from funcgrad.core.jaxpr import Literal, check_jaxpr, eval_jaxpr
 OPS: list[OpRecord] = [
     *records_elementwise.RECORDS,
     *records_reductions.RECORDS,
+    *records_sorting.RECORDS,
     *records_shapes.RECORDS,
     *records_linalg.RECORDS,
     *records_control_flow.RECORDS,
+    *records_indexing.RECORDS,
 ]
 
 
@@ -89,8 +93,10 @@ def check_values(record, dtype, shape):
     actual = _as_list(record.fun(*args))
     expected = [np.asarray(e) for e in _as_list(record.reference(*map(_upcast, args)))]
     assert len(actual) == len(expected)
-    out_dtype = record.out_dtype(dtype)
-    for got, want in zip(actual, expected):
+    out_dtypes = record.out_dtype(dtype)
+    if not isinstance(out_dtypes, tuple):
+        out_dtypes = (out_dtypes,) * len(expected)
+    for got, want, out_dtype in zip(actual, expected, out_dtypes):
         assert isinstance(got, funcgrad.Array)
         assert (got.dtype, got.shape) == (out_dtype, want.shape)
         got_values = np.asarray(got)
