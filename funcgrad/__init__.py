@@ -7,7 +7,15 @@ This module only re-exports public names; each is defined in the module that own
 """
 
 from funcgrad import errors, lax, nn, numpy, scipy, tree, tree_util
-from funcgrad.api import ShapeDtypeStruct, eval_shape, make_jaxpr
+from funcgrad.api import (
+    ShapeDtypeStruct,
+    eval_shape,
+    grad,
+    jvp,
+    make_jaxpr,
+    value_and_grad,
+    vjp,
+)
 from funcgrad.config import config
 from funcgrad.runtime.array import Array
 
@@ -19,6 +27,8 @@ __all__ = [
     "config",
     "errors",
     "eval_shape",
+    "grad",
+    "jvp",
     "lax",
     "make_jaxpr",
     "nn",
@@ -26,4 +36,6 @@ __all__ = [
     "scipy",
     "tree",
     "tree_util",
+    "value_and_grad",
+    "vjp",
 ]

@@ -1,5 +1,5 @@
-"""The public transforms. For now: make_jaxpr and eval_shape; grad, vmap and jit join
-them with their issues. Each flattens pytree arguments, traces a flat function and
+"""The public transforms: make_jaxpr, eval_shape, jvp, vjp, grad, value_and_grad; vmap
+and jit join them with their issues. Each flattens pytree arguments, traces a flat function and
 rebuilds the output tree."""
 
 from __future__ import annotations
@@ -9,14 +9,31 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval
-from funcgrad.core.jaxpr import ClosedJaxpr
+from funcgrad.core.jaxpr import ClosedJaxpr, eval_jaxpr
 from funcgrad.core.source_info import api_boundary, user_location
 from funcgrad.core.trace import Tracer
+from funcgrad.interpreters import ad
 from funcgrad.interpreters.partial_eval import trace_to_jaxpr
-from funcgrad.tree_util import keystr, tree_flatten_with_path, tree_unflatten
+from funcgrad.tree_util import (
+    keystr,
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_leaves,
+    tree_structure,
+    tree_unflatten,
+)
 
-__all__ = ["make_jaxpr", "eval_shape", "ShapeDtypeStruct"]
+__all__ = [
+    "make_jaxpr",
+    "eval_shape",
+    "ShapeDtypeStruct",
+    "jvp",
+    "vjp",
+    "grad",
+    "value_and_grad",
+]
 
 
 class ShapeDtypeStruct:
@@ -171,3 +188,216 @@ def eval_shape(fun: Callable, *args, **kwargs):
     return tree_unflatten(
         out_tree, [ShapeDtypeStruct(a.shape, a.dtype, a.weak_type) for a in closed.out_avals]
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Differentiation
+
+
+def _flat_primals(transform: str, fun: Callable, primals) -> tuple[list, object, list]:
+    with_paths, in_tree = tree_flatten_with_path(tuple(primals))
+    avals = _abstractify(
+        transform, fun, [(path, leaf) for path, leaf in with_paths], list(range(len(primals)))
+    )
+    leaves = [leaf for _, leaf in with_paths]
+    return leaves, in_tree, avals
+
+
+@api_boundary
+def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
+    """Forward mode: `(fun(*primals), d fun(primals) · tangents)`.
+
+    >>> jvp(jnp.sin, (0.0,), (1.0,))                  # doctest: +SKIP
+    (Array(0., dtype=float32, weak_type=True), Array(1., dtype=float32, weak_type=True))
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError(
+            f"jvp({_fun_name(fun)}): primals and tangents must be tuples or lists of arguments, "
+            f"got {type(primals).__name__} and {type(tangents).__name__} (at {user_location()}); "
+            "write jvp(f, (x,), (t,)) for one argument."
+        )
+    flat_p, in_tree, avals = _flat_primals("jvp", fun, primals)
+    flat_t, tangent_tree = tree_flatten(tuple(tangents))
+    if tangent_tree != in_tree:
+        raise TypeError(
+            f"jvp({_fun_name(fun)}): primals and tangents must have the same tree structure, "
+            f"got {in_tree} and {tangent_tree} (at {user_location()})."
+        )
+    for index, (aval, tangent) in enumerate(zip(avals, flat_t)):
+        t_aval = get_aval(tangent)
+        if t_aval.shape != aval.shape:
+            raise ValueError(
+                f"jvp({_fun_name(fun)}): tangent {index} has shape {t_aval.shape} but its "
+                f"primal has shape {aval.shape} (at {user_location()}); they must match."
+            )
+    out_trees = []
+
+    def flat_fun(*args):
+        out = fun(*tree_unflatten(in_tree, args))
+        if has_aux:
+            out, aux = _check_aux_pair("jvp", fun, out)
+            out_trees.append(tree_structure(aux))
+        flat_out, out_tree = tree_flatten(out)
+        out_trees.insert(0, out_tree)
+        return flat_out + (tree_leaves(aux) if has_aux else [])
+
+    origin = f"jvp of {_fun_name(fun)} at {user_location()}"
+    out_p, out_t = ad.jvp_flat(flat_fun, flat_p, flat_t, origin)
+    out_tree = out_trees[0]
+    n_out = out_tree.num_leaves
+    primal_out = tree_unflatten(out_tree, out_p[:n_out])
+    tangent_out = tree_unflatten(out_tree, [ad.instantiate(t) for t in out_t[:n_out]])
+    if has_aux:
+        return primal_out, tangent_out, tree_unflatten(out_trees[1], out_p[n_out:])
+    return primal_out, tangent_out
+
+
+def _check_aux_pair(transform: str, fun: Callable, out):
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise TypeError(
+            f"{transform}({_fun_name(fun)}, has_aux=True): the function must return a pair "
+            f"(output, auxiliary_data), got {type(out).__name__} (at {user_location()})."
+        )
+    return out
+
+
+@api_boundary
+def vjp(fun: Callable, *primals, has_aux: bool = False):
+    """Reverse mode: `(fun(*primals), vjp_fun)` where `vjp_fun(cotangent)` gives one
+    cotangent per primal. The primal work runs now; `vjp_fun` runs only the linear part.
+    """
+    flat_p, in_tree, avals = _flat_primals("vjp", fun, primals)
+    n_in = len(flat_p)
+    trees = {}
+
+    def flat_fun(*args):
+        out = fun(*tree_unflatten(in_tree, args))
+        aux_leaves = []
+        if has_aux:
+            out, aux = _check_aux_pair("vjp", fun, out)
+            aux_leaves, trees["aux"] = tree_flatten(aux)
+        flat_out, trees["out"] = tree_flatten(out)
+        return flat_out + aux_leaves
+
+    def jvp_fun(*args):
+        out_p, out_t = ad.jvp_flat(flat_fun, args[:n_in], args[n_in:], origin)
+        n_out = trees["out"].num_leaves
+        return [*out_p, *map(ad.instantiate, out_t[:n_out])]
+
+    origin = f"vjp of {_fun_name(fun)} at {user_location()}"
+    tangent_avals = [ShapedArray(a.shape, a.dtype) for a in avals]
+    closed = trace_to_jaxpr(jvp_fun, [*avals, *tangent_avals], origin)
+    n_out = trees["out"].num_leaves
+    n_primal_out = len(closed.jaxpr.outvars) - n_out
+    known, linear, _ = ad.partial_eval_jaxpr(closed, [False] * n_in + [True] * n_in, n_primal_out)
+    results = eval_jaxpr(known.jaxpr, known.consts, *flat_p)
+    primal_out, residuals = results[:n_primal_out], results[n_primal_out:]
+    out_avals = closed.out_avals[:n_out]
+
+    def vjp_fun(cotangent):
+        flat_ct, ct_tree = tree_flatten(cotangent)
+        if ct_tree != trees["out"]:
+            raise TypeError(
+                f"vjp_fun of {_fun_name(fun)}: the cotangent must have the structure of the "
+                f"output, {trees['out']}, got {ct_tree} (at {user_location()})."
+            )
+        for index, (aval, ct) in enumerate(zip(out_avals, flat_ct)):
+            if get_aval(ct).shape != aval.shape:
+                raise ValueError(
+                    f"vjp_fun of {_fun_name(fun)}: cotangent {index} has shape "
+                    f"{get_aval(ct).shape} but the output has shape {aval.shape} (at "
+                    f"{user_location()})."
+                )
+        cts = ad.backward_pass(linear, residuals, flat_ct)
+        cts = [_cast_like(ad.instantiate(ct), aval) for ct, aval in zip(cts, avals)]
+        return tree_unflatten(in_tree, cts)
+
+    out = tree_unflatten(trees["out"], primal_out[:n_out])
+    if has_aux:
+        return out, api_boundary(vjp_fun), tree_unflatten(trees["aux"], primal_out[n_out:])
+    return out, api_boundary(vjp_fun)
+
+
+def _cast_like(value, aval: ShapedArray):
+    from funcgrad.lax.elementwise import convert_element_type_p
+
+    if get_aval(value).dtype == aval.dtype:
+        return value
+    return convert_element_type_p.bind(value, new_dtype=aval.dtype, weak_type=aval.weak_type)
+
+
+def _argnums_tuple(fun: Callable, argnums, nargs: int, transform: str) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for n in nums:
+        if not isinstance(n, int) or not -nargs <= n < nargs:
+            raise ValueError(
+                f"{transform}({_fun_name(fun)}): argnums={argnums!r} is out of range for a call "
+                f"with {nargs} positional arguments (at {user_location()})."
+            )
+    return tuple(n % nargs for n in nums)
+
+
+def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
+    """A function returning `(fun(*args), gradient)`; the output must be a real scalar.
+
+    >>> value_and_grad(lambda x: (x ** 2).sum())(jnp.arange(3.0))   # doctest: +SKIP
+    (Array(5., dtype=float32), Array([0., 2., 4.], dtype=float32))
+    """
+
+    @functools.wraps(fun)
+    @api_boundary
+    def value_and_grad_fun(*args, **kwargs):
+        nums = _argnums_tuple(fun, argnums, len(args), "grad")
+        for n in nums:
+            for leaf in tree_leaves(args[n]):
+                dtype = get_aval(leaf).dtype
+                if not dtypes.is_inexact(dtype):
+                    raise TypeError(
+                        f"grad({_fun_name(fun)}) requires real- or complex-valued inputs, but "
+                        f"argument {n} holds {dtype.name} (at {user_location()}). Differentiate "
+                        "with respect to float arrays, or move this argument out of argnums."
+                    )
+
+        def partial(*diff_args):
+            full = list(args)
+            for n, value in zip(nums, diff_args):
+                full[n] = value
+            return fun(*full, **kwargs)
+
+        result = vjp(partial, *(args[n] for n in nums), has_aux=has_aux)
+        out, vjp_fun = result[0], result[1]
+        out_aval = get_aval(out) if not isinstance(out, (tuple, list, dict)) else None
+        if out_aval is None or out_aval.shape != () or not dtypes.is_float(out_aval.dtype):
+            shape = out_aval.shape if out_aval is not None else type(out).__name__
+            raise TypeError(
+                f"grad({_fun_name(fun)}): the gradient is defined only for functions with a "
+                f"real scalar output, but the output has shape {shape}"
+                f"{'' if out_aval is None else ' and dtype ' + out_aval.dtype.name} (at "
+                f"{user_location()}). Reduce it (e.g. .sum()), or use vjp or jacrev."
+            )
+        from funcgrad.lax.operands import scalar_array
+
+        grads = vjp_fun(scalar_array(1.0, out_aval.dtype, False))
+        grads = grads[0] if isinstance(argnums, int) else tuple(grads)
+        if has_aux:
+            return (out, result[2]), grads
+        return out, grads
+
+    return value_and_grad_fun
+
+
+def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
+    """The gradient of a real scalar-valued `fun` with respect to the `argnums` arguments.
+
+    >>> grad(lambda x: (x ** 2).sum())(jnp.arange(3.0))            # doctest: +SKIP
+    Array([0., 2., 4.], dtype=float32)
+    """
+    value_and_grad_fun = value_and_grad(fun, argnums, has_aux)
+
+    @functools.wraps(fun)
+    @api_boundary
+    def grad_fun(*args, **kwargs):
+        value, grads = value_and_grad_fun(*args, **kwargs)
+        return (grads, value[1]) if has_aux else grads
+
+    return grad_fun

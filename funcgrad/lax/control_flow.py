@@ -8,6 +8,7 @@ import numpy as np
 
 from funcgrad.core.jaxpr import ClosedJaxpr, eval_jaxpr, hoist_consts
 from funcgrad.core.primitive import Primitive
+from funcgrad.interpreters import ad
 from funcgrad.lax.shape_rules import shape_error
 
 __all__ = ["closed_call"]
@@ -43,3 +44,17 @@ def closed_call(call_jaxpr: ClosedJaxpr, *args):
         call_jaxpr, consts = hoist_consts(call_jaxpr)
         args = (*consts, *args)
     return closed_call_p.bind(*args, call_jaxpr=call_jaxpr)
+
+
+# ---------------------------------------------------------------------------------------
+# Differentiation: a call is differentiated by differentiating its body in place.
+
+
+def _closed_call_jvp(primals, tangents, *, call_jaxpr: ClosedJaxpr):
+    def body(*args):
+        return eval_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, *args)
+
+    return ad.jvp_flat(body, primals, tangents, "closed_call")
+
+
+ad.primitive_jvps[closed_call_p] = _closed_call_jvp

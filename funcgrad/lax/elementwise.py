@@ -15,9 +15,10 @@ import math
 import numpy as np
 
 from funcgrad.core import dtypes
-from funcgrad.core.avals import ShapedArray
+from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.source_info import user_location
+from funcgrad.interpreters import ad
 from funcgrad.lax.operands import coerce_scalars
 from funcgrad.lax.shape_rules import elementwise_rule, shape_error
 
@@ -709,3 +710,171 @@ def bitcast_convert_type(operand, new_dtype):
     new_dtype = dtypes.canonicalize_dtype(dtypes.check_dtype(new_dtype, "bitcast_convert_type: "))
     (operand,) = coerce_scalars(operand)
     return bitcast_convert_type_p.bind(operand, new_dtype=new_dtype)
+
+
+# ---------------------------------------------------------------------------------------
+# Differentiation rules: one line per primitive, tangent maps `(t, *operands) -> dt`.
+
+
+def _unbroadcast(aval: ShapedArray, cotangent):
+    """A cotangent for a rank-0 operand that the primitive broadcast against arrays."""
+    from funcgrad.lax.reductions import reduce_sum
+
+    ct_aval = get_aval(cotangent)
+    if aval.shape == ct_aval.shape:
+        return cotangent
+    return reduce_sum(cotangent, tuple(range(ct_aval.ndim)))
+
+
+def _linear_transpose(*cotangent_maps):
+    """Transpose of a primitive linear in the operands marked undefined: each map takes
+    (cotangent, *operands) and gives that operand's cotangent."""
+
+    def transpose(ct, *operands, **params):
+        out = []
+        for operand, ct_map in zip(operands, cotangent_maps):
+            if isinstance(operand, ad.UndefinedPrimal):
+                out.append(_unbroadcast(operand.aval, ct_map(ct, *operands)))
+            else:
+                out.append(None)
+        return out
+
+    return transpose
+
+
+def _mul_transpose(ct, x, y):
+    if isinstance(x, ad.UndefinedPrimal):
+        return [_unbroadcast(x.aval, mul(ct, y)), None]
+    return [None, _unbroadcast(y.aval, mul(x, ct))]
+
+
+def _div_transpose(ct, x, y):
+    if isinstance(y, ad.UndefinedPrimal):
+        raise ValueError("div is not linear in its divisor")
+    return [_unbroadcast(x.aval, div(ct, y)), None]
+
+
+def _max_jvp_map(this_wins):
+    # Ties split the tangent evenly, as JAX does, so max(x, x) has derivative 1.
+    def tangent_map(t, x, y):
+        dtype = get_aval(t).dtype
+        wins = convert_element_type(this_wins(x, y), dtype)
+        share = add(wins, mul(convert_element_type(eq(x, y), dtype), 0.5))
+        return mul(t, share)
+
+    return tangent_map
+
+
+def _pow_jvp_base(t, x, y):
+    return mul(t, mul(y, pow(x, sub(y, 1))))
+
+
+def _pow_jvp_exponent(t, x, y):
+    # d/dy x**y = log(x) * x**y, taken as 0 where x == 0 (the limit for y > 0).
+    safe_log = log(select(eq(x, 0), add(mul(x, 0), 1), x))
+    return mul(t, mul(safe_log, pow(x, y)))
+
+
+def _select_n_jvp(primals, tangents):
+    which, *cases = primals
+    out = select_n_p.bind(which, *cases)
+    case_tangents = tangents[1:]
+    if all(type(t) is ad.Zero for t in case_tangents):
+        return out, ad.Zero(get_aval(out))
+    return out, select_n_p.bind(which, *map(ad.instantiate, case_tangents))
+
+
+def _select_n_transpose(ct, which, *cases):
+    if isinstance(which, ad.UndefinedPrimal):
+        raise ValueError("select_n is not linear in its selector")
+    out = [None]
+    for i, case in enumerate(cases):
+        if not isinstance(case, ad.UndefinedPrimal):
+            out.append(None)
+            continue
+        zeros = ad.instantiate(ad.Zero(get_aval(ct)))
+        branches = [ct if j == i else zeros for j in range(len(cases))]
+        out.append(_unbroadcast(case.aval, select_n_p.bind(which, *branches)))
+    return out
+
+
+def _convert_jvp(primals, tangents, *, new_dtype, weak_type):
+    (operand,), (tangent,) = primals, tangents
+    out = convert_element_type_p.bind(operand, new_dtype=new_dtype, weak_type=weak_type)
+    if dtypes.is_inexact(new_dtype) and dtypes.is_inexact(get_aval(operand).dtype):
+        return out, convert_element_type_p.bind(
+            ad.instantiate(tangent), new_dtype=new_dtype, weak_type=weak_type
+        )
+    return out, ad.Zero(get_aval(out))
+
+
+def _convert_transpose(ct, operand, *, new_dtype, weak_type):
+    return [
+        convert_element_type_p.bind(
+            ct, new_dtype=operand.aval.dtype, weak_type=operand.aval.weak_type
+        )
+    ]
+
+
+def _tanh_jvp(t, x):
+    y = tanh(x)
+    return mul(t, sub(1, mul(y, y)))
+
+
+def _logistic_jvp(t, x):
+    y = logistic(x)
+    return mul(t, mul(y, sub(1, y)))
+
+
+def _integer_pow_jvp(t, x, *, y):
+    if y == 0:
+        return mul(t, convert_element_type(0, get_aval(t).dtype))
+    return mul(t, mul(convert_element_type(y, get_aval(x).dtype), integer_pow(x, y - 1)))
+
+
+ad.defjvp(add_p, lambda t, x, y: t, lambda t, x, y: t)
+ad.defjvp(sub_p, lambda t, x, y: t, lambda t, x, y: neg(t))
+ad.defjvp(mul_p, lambda t, x, y: mul(t, y), lambda t, x, y: mul(x, t))
+ad.defjvp(div_p, lambda t, x, y: div(t, y), lambda t, x, y: neg(mul(t, div(div(x, y), y))))
+ad.defjvp(neg_p, lambda t, x: neg(t))
+ad.defjvp(max_p, _max_jvp_map(gt), _max_jvp_map(lt))
+ad.defjvp(min_p, _max_jvp_map(lt), _max_jvp_map(gt))
+ad.defjvp(exp_p, lambda t, x: mul(t, exp(x)))
+ad.defjvp(log_p, lambda t, x: div(t, x))
+ad.defjvp(tanh_p, _tanh_jvp)
+ad.defjvp(sin_p, lambda t, x: mul(t, cos(x)))
+ad.defjvp(cos_p, lambda t, x: neg(mul(t, sin(x))))
+ad.defjvp(pow_p, _pow_jvp_base, _pow_jvp_exponent)
+ad.defjvp(sqrt_p, lambda t, x: div(t, mul(2, sqrt(x))))
+ad.defjvp(rsqrt_p, lambda t, x: mul(t, mul(-0.5, div(rsqrt(x), x))))
+ad.defjvp(expm1_p, lambda t, x: mul(t, exp(x)))
+ad.defjvp(log1p_p, lambda t, x: div(t, add(1, x)))
+ad.defjvp(logistic_p, _logistic_jvp)
+ad.defjvp(integer_pow_p, _integer_pow_jvp)
+ad.primitive_jvps[select_n_p] = _select_n_jvp
+ad.primitive_jvps[convert_element_type_p] = _convert_jvp
+for _primitive in (
+    eq_p,
+    ne_p,
+    lt_p,
+    le_p,
+    gt_p,
+    ge_p,
+    sign_p,
+    floor_p,
+    ceil_p,
+    round_p,
+    is_finite_p,
+    not_p,
+    and_p,
+    or_p,
+    xor_p,
+):
+    ad.defjvp_zero(_primitive)
+ad.primitive_transposes[add_p] = _linear_transpose(lambda ct, x, y: ct, lambda ct, x, y: ct)
+ad.primitive_transposes[sub_p] = _linear_transpose(lambda ct, x, y: ct, lambda ct, x, y: neg(ct))
+ad.primitive_transposes[neg_p] = _linear_transpose(lambda ct, x: neg(ct))
+ad.primitive_transposes[mul_p] = _mul_transpose
+ad.primitive_transposes[div_p] = _div_transpose
+ad.primitive_transposes[select_n_p] = _select_n_transpose
+ad.primitive_transposes[convert_element_type_p] = _convert_transpose

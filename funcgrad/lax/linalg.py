@@ -19,6 +19,7 @@ import numpy as np
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.primitive import Primitive
+from funcgrad.interpreters import ad
 from funcgrad.lax import elementwise as ew
 from funcgrad.lax import shapes
 from funcgrad.lax.operands import coerce_scalars
@@ -534,3 +535,60 @@ def eigh(x, *, lower: bool = True, symmetrize_input: bool = True, sort_eigenvalu
         x = _symmetrize(x)
     v, w = eigh_p.bind(x, lower=bool(lower))
     return v, w
+
+
+# ---------------------------------------------------------------------------------------
+# Differentiation rules: dot_general is bilinear; each transpose is another dot_general
+# of the cotangent with the other operand, followed by a transpose into place.
+
+
+def _dot_general_cotangent(ct, this_aval, other, this, other_dims, ct_other_axes):
+    """The cotangent of one operand: contract the cotangent's axes that came from the other
+    operand's free axes with those axes (batch with batch), then move axes into place."""
+    this_c, this_b, this_f = this
+    other_c, other_b, other_f = other_dims
+    nb = len(this_b)
+    result = dot_general(
+        ct, other, ((tuple(ct_other_axes), tuple(other_f)), (tuple(range(nb)), tuple(other_b)))
+    )
+    # The result's axes: batch, this operand's free axes, then the other operand's
+    # contracting axes in ascending order, each standing for its partner axis here.
+    source = [*this_b, *this_f, *(this_c[list(other_c).index(a)] for a in sorted(other_c))]
+    permutation = tuple(int(i) for i in np.argsort(source))
+    if permutation != tuple(range(len(source))):
+        result = shapes.transpose(result, permutation)
+    if get_aval(result).dtype != this_aval.dtype:
+        result = ew.convert_element_type(result, this_aval.dtype)
+    return result
+
+
+def _dot_general_transpose(ct, lhs, rhs, *, dimension_numbers, precision, preferred_element_type):
+    (lc, rc), (lb, rb) = dimension_numbers
+    lhs_aval = lhs.aval if isinstance(lhs, ad.UndefinedPrimal) else get_aval(lhs)
+    rhs_aval = rhs.aval if isinstance(rhs, ad.UndefinedPrimal) else get_aval(rhs)
+    lf, rf = _free_axes(lhs_aval.ndim, lc, lb), _free_axes(rhs_aval.ndim, rc, rb)
+    nb = len(lb)
+    ct_lf = range(nb, nb + len(lf))
+    ct_rf = range(nb + len(lf), nb + len(lf) + len(rf))
+    out = [None, None]
+    if isinstance(lhs, ad.UndefinedPrimal):
+        out[0] = _dot_general_cotangent(ct, lhs_aval, rhs, (lc, lb, lf), (rc, rb, rf), ct_rf)
+    if isinstance(rhs, ad.UndefinedPrimal):
+        out[1] = _dot_general_cotangent(ct, rhs_aval, lhs, (rc, rb, rf), (lc, lb, lf), ct_lf)
+    return out
+
+
+def _dot_general_jvp(primals, tangents, **params):
+    lhs, rhs = primals
+    t_lhs, t_rhs = tangents
+    out = dot_general_p.bind(lhs, rhs, **params)
+    total = ad.Zero(get_aval(out))
+    if type(t_lhs) is not ad.Zero:
+        total = ad.add_tangents(total, dot_general_p.bind(t_lhs, rhs, **params))
+    if type(t_rhs) is not ad.Zero:
+        total = ad.add_tangents(total, dot_general_p.bind(lhs, t_rhs, **params))
+    return out, total
+
+
+ad.primitive_jvps[dot_general_p] = _dot_general_jvp
+ad.primitive_transposes[dot_general_p] = _dot_general_transpose

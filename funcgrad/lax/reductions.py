@@ -15,6 +15,7 @@ import numpy as np
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.primitive import Primitive
+from funcgrad.interpreters import ad
 from funcgrad.lax.operands import coerce_scalars
 from funcgrad.lax.shape_rules import KIND_NAMES, check_axes, shape_error
 
@@ -304,3 +305,46 @@ cummin = _cumulative_wrapper(cummin_p, "Running minimum along `axis` (NaN propag
 cumlogsumexp = _cumulative_wrapper(
     cumlogsumexp_p, "Running log(sum(exp(x))) along `axis`, without overflow."
 )
+
+
+# ---------------------------------------------------------------------------------------
+# Differentiation rules
+
+
+def _reduce_sum_transpose(ct, operand, *, axes):
+    from funcgrad.lax.shapes import broadcast_in_dim
+
+    shape = operand.aval.shape
+    kept = tuple(i for i in range(len(shape)) if i not in axes)
+    return [broadcast_in_dim(ct, shape, kept)]
+
+
+def _extremum_jvp(primitive):
+    # The tangent at the extreme element; ties share it evenly, as JAX does.
+    def rule(primals, tangents, *, axes):
+        from funcgrad.lax.elementwise import convert_element_type, div, eq, mul
+        from funcgrad.lax.shapes import broadcast_in_dim
+
+        (operand,), (tangent,) = primals, tangents
+        out = primitive.bind(operand, axes=axes)
+        shape = get_aval(operand).shape
+        kept = tuple(i for i in range(len(shape)) if i not in axes)
+        location = eq(operand, broadcast_in_dim(out, shape, kept))
+        weights = convert_element_type(location, get_aval(operand).dtype)
+        counts = reduce_sum_p.bind(weights, axes=axes)
+        picked = reduce_sum_p.bind(mul(ad.instantiate(tangent), weights), axes=axes)
+        return out, div(picked, counts)
+
+    return rule
+
+
+def _cumsum_transpose(ct, operand, *, axis, reverse):
+    return [cumsum_p.bind(ct, axis=axis, reverse=not reverse)]
+
+
+ad.deflinear(reduce_sum_p, _reduce_sum_transpose)
+ad.primitive_jvps[reduce_max_p] = _extremum_jvp(reduce_max_p)
+ad.primitive_jvps[reduce_min_p] = _extremum_jvp(reduce_min_p)
+ad.deflinear(cumsum_p, _cumsum_transpose)
+for _primitive in (argmax_p, argmin_p, reduce_and_p, reduce_or_p, reduce_xor_p):
+    ad.defjvp_zero(_primitive)

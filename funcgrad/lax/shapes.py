@@ -15,6 +15,7 @@ import numpy as np
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.primitive import Primitive
+from funcgrad.interpreters import ad
 from funcgrad.lax.operands import coerce_scalars
 from funcgrad.lax.shape_rules import check_axes, shape_error
 
@@ -426,3 +427,89 @@ def pad(operand, padding_value, padding_config):
     operand, padding_value = coerce_scalars(operand, padding_value)
     config = tuple((int(lo), int(hi), int(inner)) for lo, hi, inner in padding_config)
     return pad_p.bind(operand, padding_value, padding_config=config)
+
+
+# ---------------------------------------------------------------------------------------
+# Differentiation rules: every primitive here is linear; each transpose moves the
+# cotangent back to the operand's shape.
+
+
+def _broadcast_in_dim_transpose(ct, operand, *, shape, broadcast_dimensions):
+    from funcgrad.lax.reductions import reduce_sum
+
+    aval = operand.aval
+    summed = [i for i in range(len(shape)) if i not in broadcast_dimensions]
+    summed += [
+        d for i, d in enumerate(broadcast_dimensions) if aval.shape[i] == 1 and shape[d] != 1
+    ]
+    total = reduce_sum(ct, tuple(sorted(summed))) if summed else ct
+    return [reshape(total, aval.shape)]
+
+
+def _reshape_transpose(ct, operand, *, new_sizes, dimensions):
+    if dimensions is None:
+        return [reshape(ct, operand.aval.shape)]
+    permuted = [operand.aval.shape[d] for d in dimensions]
+    inverse = tuple(int(i) for i in np.argsort(dimensions))
+    return [transpose(reshape(ct, permuted), inverse)]
+
+
+def _transpose_transpose(ct, operand, *, permutation):
+    return [transpose(ct, tuple(int(i) for i in np.argsort(permutation)))]
+
+
+def _slice_transpose(ct, operand, *, start_indices, limit_indices, strides):
+    steps = strides or (1,) * len(start_indices)
+    config = []
+    for start, step, size, n in zip(start_indices, steps, operand.aval.shape, get_aval(ct).shape):
+        if n == 0:
+            config.append((size, 0, 0))
+        else:
+            config.append((start, size - (start + (n - 1) * step + 1), step - 1))
+    return [pad(ct, _zero_scalar(ct), config)]
+
+
+def _zero_scalar(ct):
+    """A 0-d zero of the cotangent's dtype (the padding value of transposed slices)."""
+    from funcgrad.lax.operands import scalar_array
+
+    return scalar_array(0, get_aval(ct).dtype, False)
+
+
+def _pad_transpose(ct, operand, padding_value, *, padding_config):
+    if isinstance(padding_value, ad.UndefinedPrimal):
+        raise ValueError("pad is differentiated only in its operand here")
+    # Undo the padding: trim low/high (negative padding), then take every (interior+1)-th.
+    trimmed = pad(ct, _zero_scalar(ct), [(-lo, -hi, 0) for lo, hi, _ in padding_config])
+    shape = get_aval(trimmed).shape
+    strides = [inner + 1 for _, _, inner in padding_config]
+    return [slice(trimmed, (0,) * len(shape), shape, strides), None]
+
+
+def _concatenate_transpose(ct, *operands, dimension):
+    out, offset = [], 0
+    ct_shape = get_aval(ct).shape
+    for operand in operands:
+        size = (
+            operand.aval if isinstance(operand, ad.UndefinedPrimal) else get_aval(operand)
+        ).shape[dimension]
+        if isinstance(operand, ad.UndefinedPrimal):
+            starts = [0] * len(ct_shape)
+            limits = list(ct_shape)
+            starts[dimension], limits[dimension] = offset, offset + size
+            out.append(slice(ct, starts, limits))
+        else:
+            out.append(None)
+        offset += size
+    return out
+
+
+ad.deflinear(broadcast_in_dim_p, _broadcast_in_dim_transpose)
+ad.deflinear(reshape_p, _reshape_transpose)
+ad.deflinear(squeeze_p, lambda ct, operand, *, dimensions: [reshape(ct, operand.aval.shape)])
+ad.deflinear(transpose_p, _transpose_transpose)
+ad.deflinear(slice_p, _slice_transpose)
+ad.deflinear(rev_p, lambda ct, operand, *, dimensions: [rev(ct, dimensions)])
+ad.deflinear(pad_p, _pad_transpose)
+ad.deflinear(concatenate_p, _concatenate_transpose)
+ad.defjvp_zero(iota_p)
