@@ -4,6 +4,7 @@ rebuilds the output tree."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Callable, Sequence
 
@@ -261,20 +262,31 @@ def _check_aux_pair(transform: str, fun: Callable, out):
     return out
 
 
-@api_boundary
-def vjp(fun: Callable, *primals, has_aux: bool = False):
-    """Reverse mode: `(fun(*primals), vjp_fun)` where `vjp_fun(cotangent)` gives one
-    cotangent per primal. The primal work runs now; `vjp_fun` runs only the linear part.
-    """
-    flat_p, in_tree, avals = _flat_primals("vjp", fun, primals)
+@dataclasses.dataclass
+class _Linearized:
+    """fun split at `primals` into values computed now and a linear jaxpr for later."""
+
+    outputs: list  # flat primal outputs
+    aux: list  # flat auxiliary outputs (has_aux)
+    out_tree: object
+    aux_tree: object
+    in_tree: object
+    in_avals: list
+    out_avals: list
+    linear: Jaxpr  # residuals, then input tangents -> output tangents
+    residuals: list
+
+
+def _linearize(transform: str, fun: Callable, primals, has_aux: bool) -> _Linearized:
+    flat_p, in_tree, avals = _flat_primals(transform, fun, primals)
     n_in = len(flat_p)
-    trees = {}
+    trees = {"aux": None}
 
     def flat_fun(*args):
         out = fun(*tree_unflatten(in_tree, args))
         aux_leaves = []
         if has_aux:
-            out, aux = _check_aux_pair("vjp", fun, out)
+            out, aux = _check_aux_pair(transform, fun, out)
             aux_leaves, trees["aux"] = tree_flatten(aux)
         flat_out, trees["out"] = tree_flatten(out)
         return flat_out + aux_leaves
@@ -284,38 +296,80 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
         n_out = trees["out"].num_leaves
         return [*out_p, *map(ad.instantiate, out_t[:n_out])]
 
-    origin = f"vjp of {_fun_name(fun)} at {user_location()}"
+    origin = f"{transform} of {_fun_name(fun)} at {user_location()}"
     tangent_avals = [ShapedArray(a.shape, a.dtype) for a in avals]
     closed = trace_to_jaxpr(jvp_fun, [*avals, *tangent_avals], origin)
     n_out = trees["out"].num_leaves
     n_primal_out = len(closed.jaxpr.outvars) - n_out
     known, linear, _ = ad.partial_eval_jaxpr(closed, [False] * n_in + [True] * n_in, n_primal_out)
     results = eval_jaxpr(known.jaxpr, known.consts, *flat_p)
-    primal_out, residuals = results[:n_primal_out], results[n_primal_out:]
-    out_avals = closed.out_avals[:n_out]
+    return _Linearized(
+        outputs=results[:n_out],
+        aux=results[n_out:n_primal_out],
+        out_tree=trees["out"],
+        aux_tree=trees["aux"],
+        in_tree=in_tree,
+        in_avals=avals,
+        out_avals=closed.out_avals[:n_out],
+        linear=linear,
+        residuals=results[n_primal_out:],
+    )
+
+
+def _check_like(what: str, fun: Callable, values, tree, avals):
+    flat, value_tree = tree_flatten(values)
+    if value_tree != tree:
+        raise TypeError(
+            f"{what} of {_fun_name(fun)}: expected the structure {tree}, got {value_tree} (at "
+            f"{user_location()})."
+        )
+    for index, (aval, value) in enumerate(zip(avals, flat)):
+        if get_aval(value).shape != aval.shape:
+            raise ValueError(
+                f"{what} of {_fun_name(fun)}: leaf {index} has shape {get_aval(value).shape} but "
+                f"should have shape {aval.shape} (at {user_location()})."
+            )
+    return flat
+
+
+@api_boundary
+def vjp(fun: Callable, *primals, has_aux: bool = False):
+    """Reverse mode: `(fun(*primals), vjp_fun)` where `vjp_fun(cotangent)` gives one
+    cotangent per primal. The primal work runs now; `vjp_fun` runs only the linear part.
+    """
+    lin = _linearize("vjp", fun, primals, has_aux)
 
     def vjp_fun(cotangent):
-        flat_ct, ct_tree = tree_flatten(cotangent)
-        if ct_tree != trees["out"]:
-            raise TypeError(
-                f"vjp_fun of {_fun_name(fun)}: the cotangent must have the structure of the "
-                f"output, {trees['out']}, got {ct_tree} (at {user_location()})."
-            )
-        for index, (aval, ct) in enumerate(zip(out_avals, flat_ct)):
-            if get_aval(ct).shape != aval.shape:
-                raise ValueError(
-                    f"vjp_fun of {_fun_name(fun)}: cotangent {index} has shape "
-                    f"{get_aval(ct).shape} but the output has shape {aval.shape} (at "
-                    f"{user_location()})."
-                )
-        cts = ad.backward_pass(linear, residuals, flat_ct)
-        cts = [_cast_like(ad.instantiate(ct), aval) for ct, aval in zip(cts, avals)]
-        return tree_unflatten(in_tree, cts)
+        flat_ct = _check_like(
+            "the cotangent given to vjp_fun", fun, cotangent, lin.out_tree, lin.out_avals
+        )
+        cts = ad.backward_pass(lin.linear, lin.residuals, flat_ct)
+        cts = [_cast_like(ad.instantiate(ct), aval) for ct, aval in zip(cts, lin.in_avals)]
+        return tree_unflatten(lin.in_tree, cts)
 
-    out = tree_unflatten(trees["out"], primal_out[:n_out])
+    out = tree_unflatten(lin.out_tree, lin.outputs)
     if has_aux:
-        return out, api_boundary(vjp_fun), tree_unflatten(trees["aux"], primal_out[n_out:])
+        return out, api_boundary(vjp_fun), tree_unflatten(lin.aux_tree, lin.aux)
     return out, api_boundary(vjp_fun)
+
+
+@api_boundary
+def linearize(fun: Callable, *primals, has_aux: bool = False):
+    """`(fun(*primals), f_jvp)` where `f_jvp(*tangents)` is the linear map at `primals`,
+    evaluated from stored residuals without re-running the primal computation."""
+    lin = _linearize("linearize", fun, primals, has_aux)
+
+    def f_jvp(*tangents):
+        flat_t = _check_like(
+            "the tangents given to f_jvp", fun, tuple(tangents), lin.in_tree, lin.in_avals
+        )
+        outs = eval_jaxpr(lin.linear, (), *lin.residuals, *flat_t)
+        return tree_unflatten(lin.out_tree, outs)
+
+    out = tree_unflatten(lin.out_tree, lin.outputs)
+    if has_aux:
+        return out, api_boundary(f_jvp), tree_unflatten(lin.aux_tree, lin.aux)
+    return out, api_boundary(f_jvp)
 
 
 def _cast_like(value, aval: ShapedArray):
@@ -401,3 +455,109 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
         return (grads, value[1]) if has_aux else grads
 
     return grad_fun
+
+
+def _basis(aval: ShapedArray, k: int | None) -> np.ndarray:
+    """Zeros of `aval`, with a one at flat position k (none when k is None)."""
+    basis = np.zeros(aval.size, aval.dtype)
+    if k is not None:
+        basis[k] = 1
+    return basis.reshape(aval.shape)
+
+
+def _jacobian(fun: Callable, argnums, has_aux: bool, forward: bool):
+    """Jacobian by one jvp per input element (forward) or one vjp per output element.
+
+    The columns are computed in a Python loop for now; vmap will batch them.
+    """
+    transform = "jacfwd" if forward else "jacrev"
+
+    @functools.wraps(fun)
+    @api_boundary
+    def jacobian(*args, **kwargs):
+        from funcgrad.numpy.creation import zeros
+        from funcgrad.numpy.shape_ops import reshape, stack
+
+        nums = _argnums_tuple(fun, argnums, len(args), transform)
+        flat_in, in_tree = tree_flatten(tuple(args[n] for n in nums))
+        in_avals = [get_aval(x) for x in flat_in]
+        for aval in in_avals:
+            if not dtypes.is_inexact(aval.dtype):
+                raise TypeError(
+                    f"{transform}({_fun_name(fun)}) requires real- or complex-valued inputs, "
+                    f"but an input holds {aval.dtype.name} (at {user_location()})."
+                )
+
+        def flat_fun(*leaves):
+            full = list(args)
+            for n, value in zip(nums, tree_unflatten(in_tree, leaves)):
+                full[n] = value
+            return fun(*full, **kwargs)
+
+        def block(pieces, axis, out_shape, in_shape):
+            if not pieces:
+                return zeros((*out_shape, *in_shape))
+            return reshape(stack(pieces, axis=axis), (*out_shape, *in_shape))
+
+        if forward:
+            out = flat_fun(*flat_in)
+            aux = None
+            if has_aux:
+                out, aux = _check_aux_pair(transform, fun, out)
+            out_leaves, out_tree = tree_flatten(out)
+
+            def column(i, k):
+                tangents = tuple(_basis(a, k if m == i else None) for m, a in enumerate(in_avals))
+                tangent_out = jvp(flat_fun, tuple(flat_in), tangents, has_aux=has_aux)[1]
+                return tree_leaves(tangent_out)
+
+            columns = [[column(i, k) for k in range(a.size)] for i, a in enumerate(in_avals)]
+            blocks = [
+                [
+                    block([c[j] for c in columns[i]], -1, np.shape(o), a.shape)
+                    for i, a in enumerate(in_avals)
+                ]
+                for j, o in enumerate(out_leaves)
+            ]
+        else:
+            result = vjp(flat_fun, *flat_in, has_aux=has_aux)
+            out, pullback = result[0], result[1]
+            aux = result[2] if has_aux else None
+            out_leaves, out_tree = tree_flatten(out)
+            out_avals = [get_aval(o) for o in out_leaves]
+
+            def row(j, k):
+                cts = [_basis(a, k if m == j else None) for m, a in enumerate(out_avals)]
+                return list(pullback(tree_unflatten(out_tree, cts)))
+
+            rows = [[row(j, k) for k in range(a.size)] for j, a in enumerate(out_avals)]
+            blocks = [
+                [
+                    block([r[i] for r in rows[j]], 0, out_avals[j].shape, a.shape)
+                    for i, a in enumerate(in_avals)
+                ]
+                for j in range(len(out_leaves))
+            ]
+        per_output = []
+        for pieces in blocks:
+            structured = tree_unflatten(in_tree, pieces)
+            per_output.append(structured[0] if isinstance(argnums, int) else structured)
+        jac = tree_unflatten(out_tree, per_output)
+        return (jac, aux) if has_aux else jac
+
+    return jacobian
+
+
+def jacfwd(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
+    """The Jacobian of `fun` by forward mode: output shape + input shape per leaf pair."""
+    return _jacobian(fun, argnums, has_aux, forward=True)
+
+
+def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
+    """The Jacobian of `fun` by reverse mode: output shape + input shape per leaf pair."""
+    return _jacobian(fun, argnums, has_aux, forward=False)
+
+
+def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
+    """The Hessian of a scalar `fun`: forward mode over reverse mode."""
+    return jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)
