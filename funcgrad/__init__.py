@@ -9,6 +9,8 @@ This module only re-exports public names; each is defined in the module that own
 from funcgrad import errors, lax, nn, numpy, scipy, tree, tree_util
 from funcgrad.api import (
     ShapeDtypeStruct,
+    custom_jvp,
+    custom_vjp,
     eval_shape,
     grad,
     hessian,
@@ -29,6 +31,8 @@ __all__ = [
     "Array",
     "ShapeDtypeStruct",
     "config",
+    "custom_jvp",
+    "custom_vjp",
     "errors",
     "eval_shape",
     "grad",

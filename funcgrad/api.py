@@ -16,6 +16,7 @@ from funcgrad.core.jaxpr import ClosedJaxpr, eval_jaxpr
 from funcgrad.core.source_info import api_boundary, user_location
 from funcgrad.core.trace import Tracer
 from funcgrad.interpreters import ad
+from funcgrad.interpreters.custom_derivatives import custom_jvp, custom_vjp
 from funcgrad.interpreters.partial_eval import trace_to_jaxpr
 from funcgrad.tree_util import (
     keystr,

@@ -9,6 +9,7 @@ primitive; the entries are registered beside the primitive's definition in `lax/
 
 from __future__ import annotations
 
+import sys
 from typing import Callable
 
 from funcgrad.core.trace import current_trace
@@ -30,6 +31,8 @@ class Primitive:
             raise ValueError(f"a primitive named {name!r} already exists")
         _REGISTRY[name] = self
         self.name = name
+        # The defining module (the caller's, or its caller's for a family helper in it).
+        self.module: str = sys._getframe(1).f_globals.get("__name__", "")
         self.multiple_results = multiple_results
         self.impl: Callable = self._missing("impl (eager evaluation)")
         self.abstract_eval: Callable = self._missing("abstract_eval (shape rule)")
