@@ -12,7 +12,7 @@ import numpy as np
 
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval
-from funcgrad.core.jaxpr import ClosedJaxpr, eval_jaxpr
+from funcgrad.core.jaxpr import ClosedJaxpr, Jaxpr, eval_jaxpr
 from funcgrad.core.source_info import api_boundary, user_location
 from funcgrad.core.trace import Tracer
 from funcgrad.interpreters import ad
@@ -33,8 +33,14 @@ __all__ = [
     "ShapeDtypeStruct",
     "jvp",
     "vjp",
+    "linearize",
     "grad",
     "value_and_grad",
+    "jacfwd",
+    "jacrev",
+    "hessian",
+    "custom_jvp",
+    "custom_vjp",
 ]
 
 
