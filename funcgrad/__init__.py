@@ -9,6 +9,7 @@ This module only re-exports public names; each is defined in the module that own
 from funcgrad import errors, lax, nn, numpy, scipy, tree, tree_util
 from funcgrad.api import (
     ShapeDtypeStruct,
+    checkpoint,
     custom_jvp,
     custom_vjp,
     eval_shape,
@@ -19,6 +20,7 @@ from funcgrad.api import (
     jvp,
     linearize,
     make_jaxpr,
+    remat,
     value_and_grad,
     vjp,
 )
@@ -30,6 +32,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Array",
     "ShapeDtypeStruct",
+    "checkpoint",
     "config",
     "custom_jvp",
     "custom_vjp",
@@ -45,6 +48,7 @@ __all__ = [
     "make_jaxpr",
     "nn",
     "numpy",
+    "remat",
     "scipy",
     "tree",
     "tree_util",

@@ -18,6 +18,7 @@ from funcgrad.core.trace import Tracer
 from funcgrad.interpreters import ad
 from funcgrad.interpreters.custom_derivatives import custom_jvp, custom_vjp
 from funcgrad.interpreters.partial_eval import trace_to_jaxpr
+from funcgrad.interpreters.remat import checkpoint, remat
 from funcgrad.tree_util import (
     keystr,
     tree_flatten,
@@ -41,6 +42,8 @@ __all__ = [
     "hessian",
     "custom_jvp",
     "custom_vjp",
+    "checkpoint",
+    "remat",
 ]
 
 

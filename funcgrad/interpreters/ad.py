@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
+from funcgrad.compiler.passes.dce import dce_jaxpr
 from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.jaxpr import ClosedJaxpr, Jaxpr, Literal, Var
 from funcgrad.core.trace import Trace, Tracer, check_alive, current_trace, set_current_trace
@@ -28,6 +29,7 @@ __all__ = [
     "UndefinedPrimal",
     "primitive_jvps",
     "primitive_transposes",
+    "partial_eval_rules",
     "defjvp",
     "defjvp_zero",
     "deflinear",
@@ -40,6 +42,10 @@ __all__ = [
 
 primitive_jvps: dict = {}
 primitive_transposes: dict = {}
+# For call primitives whose equation must be split rather than kept whole when some
+# inputs are unknown: rule(eqn, unknown_inputs) -> (known_eqn | None, linear_eqn,
+# the original outvars that are unknown).
+partial_eval_rules: dict = {}
 
 
 class Zero:
@@ -212,17 +218,26 @@ def partial_eval_jaxpr(closed: ClosedJaxpr, unknown_inputs: Sequence[bool], num_
     unknown = {v for v, flag in zip(jaxpr.invars, unknown_inputs) if flag}
     known_eqns, linear_eqns = [], []
     for eqn in jaxpr.eqns:
-        if any(isinstance(v, Var) and v in unknown for v in eqn.invars):
+        flags = [isinstance(v, Var) and v in unknown for v in eqn.invars]
+        if not any(flags):
+            known_eqns.append(eqn)
+        elif eqn.primitive in partial_eval_rules:
+            known_eqn, linear_eqn, unknown_outs = partial_eval_rules[eqn.primitive](eqn, flags)
+            if known_eqn is not None:
+                known_eqns.append(known_eqn)
+            linear_eqns.append(linear_eqn)
+            unknown.update(unknown_outs)
+        else:
             linear_eqns.append(eqn)
             unknown.update(eqn.outvars)
-        else:
-            known_eqns.append(eqn)
     primal_outs = jaxpr.outvars[:num_primal_outs]
     linear_outs = jaxpr.outvars[num_primal_outs:]
     if any(isinstance(v, Var) and v in unknown for v in primal_outs):
         raise ValueError("a primal output depends on the tangents: a jvp rule is not linear")
+    # Dead tangent work goes, and with it the residuals only it would have read.
+    linear_body = dce_jaxpr(Jaxpr((), (), tuple(linear_outs), tuple(linear_eqns)))
     residuals: dict[Var, None] = {}
-    for eqn in linear_eqns:
+    for eqn in linear_body.eqns:
         for v in eqn.invars:
             if isinstance(v, Var) and v not in unknown:
                 residuals[v] = None
@@ -232,11 +247,11 @@ def partial_eval_jaxpr(closed: ClosedJaxpr, unknown_inputs: Sequence[bool], num_
     residual_vars = tuple(residuals)
     known_invars = tuple(v for v, flag in zip(jaxpr.invars, unknown_inputs) if not flag)
     unknown_invars = tuple(v for v, flag in zip(jaxpr.invars, unknown_inputs) if flag)
-    known = ClosedJaxpr(
-        Jaxpr(jaxpr.constvars, known_invars, tuple(primal_outs) + residual_vars, tuple(known_eqns)),
-        closed.consts,
+    known_body = dce_jaxpr(
+        Jaxpr(jaxpr.constvars, known_invars, tuple(primal_outs) + residual_vars, tuple(known_eqns))
     )
-    linear = Jaxpr((), residual_vars + unknown_invars, tuple(linear_outs), tuple(linear_eqns))
+    known = ClosedJaxpr(known_body, closed.consts)
+    linear = Jaxpr((), residual_vars + unknown_invars, tuple(linear_outs), linear_body.eqns)
     return known, linear, len(residual_vars)
 
 

@@ -234,7 +234,9 @@ def test_jvp_tangent_shape_mismatch():
 
 def test_vjp_cotangent_structure_mismatch():
     _, vjp_fun = fg.vjp(lambda x: (x, x), np.ones(2, np.float32))
-    with pytest.raises(TypeError, match="the cotangent given to vjp_fun of <lambda>: expected the structure"):
+    with pytest.raises(
+        TypeError, match="the cotangent given to vjp_fun of <lambda>: expected the structure"
+    ):
         vjp_fun(np.ones(2, np.float32))
 
 
@@ -252,16 +254,19 @@ def test_linearize_matches_jvp_without_rerunning_the_primal():
     out, f_jvp = fg.linearize(lambda v: jnp.sin(v) * v, x)
     direction = f32(4)
     np.testing.assert_allclose(out, np.sin(x) * x, rtol=1e-6)
-    np.testing.assert_allclose(f_jvp(direction), (np.cos(x) * x + np.sin(x)) * direction,
-                               rtol=1e-5)
+    np.testing.assert_allclose(f_jvp(direction), (np.cos(x) * x + np.sin(x)) * direction, rtol=1e-5)
 
 
 def test_jacobians_of_a_linear_map_are_the_matrix():
     a = f32(2, 3)
     x = f32(3)
     for jac in (fg.jacfwd, fg.jacrev):
-        np.testing.assert_allclose(jac(lambda v: jnp.tanh(a @ v))(x),
-                                   (1 - np.tanh(a @ x) ** 2)[:, None] * a, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            jac(lambda v: jnp.tanh(a @ v))(x),
+            (1 - np.tanh(a @ x) ** 2)[:, None] * a,
+            rtol=1e-5,
+            atol=1e-6,
+        )
 
 
 def test_jacobian_shapes_follow_output_then_input():
@@ -276,7 +281,8 @@ def test_jacobian_shapes_follow_output_then_input():
 
 def test_jacobian_of_pytrees_and_argnums():
     jac = fg.jacrev(lambda d, s: {"o": d["a"] * d["b"] * s}, argnums=(0, 1))(
-        {"a": np.float32(2.0), "b": np.float32(3.0)}, np.float32(5.0))
+        {"a": np.float32(2.0), "b": np.float32(3.0)}, np.float32(5.0)
+    )
     assert float(jac["o"][0]["a"]) == 15.0 and float(jac["o"][0]["b"]) == 10.0
     assert float(jac["o"][1]) == 6.0
 

@@ -1,0 +1,1 @@
+"""Jaxpr -> Jaxpr passes."""
