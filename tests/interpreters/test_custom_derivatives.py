@@ -62,12 +62,12 @@ def test_custom_jvp_under_make_jaxpr_then_grad():
 def test_custom_jvp_nondiff_argnums():
     @functools.partial(fg.custom_jvp, nondiff_argnums=(0,))
     def power(n, x):
-        return x ** n
+        return x**n
 
     @power.defjvp
     def _power_jvp(n, primals, tangents):
         (x,), (t,) = primals, tangents
-        return x ** n, n * x ** (n - 1) * t * 10.0  # scaled by 10 to see the rule
+        return x**n, n * x ** (n - 1) * t * 10.0  # scaled by 10 to see the rule
 
     assert float(fg.grad(lambda x: power(3, x))(np.float32(2.0))) == 120.0
 
