@@ -385,7 +385,8 @@ def linearize(fun: Callable, *primals, has_aux: bool = False):
 def _cast_like(value, aval: ShapedArray):
     from funcgrad.lax.elementwise import convert_element_type_p
 
-    if get_aval(value).dtype == aval.dtype:
+    value_aval = get_aval(value)
+    if value_aval.dtype == aval.dtype and value_aval.weak_type == aval.weak_type:
         return value
     return convert_element_type_p.bind(value, new_dtype=aval.dtype, weak_type=aval.weak_type)
 
