@@ -309,6 +309,12 @@ cumlogsumexp = _cumulative_wrapper(
 
 # ---------------------------------------------------------------------------------------
 # Differentiation rules
+#
+# The scans differentiate through one helper, `_linear_scan`: the tangent of a running
+# product or log-sum-exp obeys a first-order linear recurrence y[i] = a[i] y[i-1] + u[i]
+# whose coefficients come from the primal and whose inputs are linear in the tangents,
+# solved by recursive doubling in log2(n) rounds of shifts, multiplies and adds. No
+# division by the operand appears, so zeros in a product need no special case.
 
 
 def _reduce_sum_transpose(ct, operand, *, axes):
@@ -342,9 +348,121 @@ def _cumsum_transpose(ct, operand, *, axis, reverse):
     return [cumsum_p.bind(ct, axis=axis, reverse=not reverse)]
 
 
+def _shift(x, axis: int, by: int, fill):
+    """`x` moved `by` places along `axis` (towards the end when positive), keeping its
+    shape: entries pushed off are dropped and vacated ones hold `fill`."""
+    from funcgrad.lax.shapes import pad
+
+    config = [(by, -by, 0) if d == axis else (0, 0, 0) for d in range(get_aval(x).ndim)]
+    return pad(x, fill, config)
+
+
+def _linear_scan(coefficients, inputs, axis: int, reverse: bool):
+    """y with y[i] = coefficients[i] * y[i-1] + inputs[i] along `axis` (y[i+1] with
+    `reverse`), y before the first element being 0; linear in `inputs`.
+
+    After the round with span s, y[i] sums the inputs of the 2s places ending at i, each
+    times the product of the coefficients after it, and coefficients[i] is the product
+    over those places, so doubling the span combines two halves with one multiply-add.
+    """
+    from funcgrad.lax.elementwise import add, mul
+
+    size = get_aval(inputs).shape[axis]
+    direction = -1 if reverse else 1
+    span = 1
+    while span < size:
+        inputs = add(inputs, mul(coefficients, _shift(inputs, axis, direction * span, 0)))
+        if 2 * span < size:
+            coefficients = mul(coefficients, _shift(coefficients, axis, direction * span, 1))
+        span *= 2
+    return inputs
+
+
+def _cumprod_jvp(primals, tangents, *, axis, reverse):
+    # out[i] = x[i] * out[i-1], so dout[i] = x[i] * dout[i-1] + out[i-1] * t[i].
+    from funcgrad.lax.elementwise import mul
+
+    (operand,), (tangent,) = primals, tangents
+    out = cumprod_p.bind(operand, axis=axis, reverse=reverse)
+    before = _shift(out, axis, -1 if reverse else 1, 1)
+    return out, _linear_scan(operand, mul(before, tangent), axis, reverse)
+
+
+def _cumlogsumexp_jvp(primals, tangents, *, axis, reverse):
+    # out[i] = logaddexp(out[i-1], x[i]): both weights exp(out[i-1] - out[i]) and
+    # exp(x[i] - out[i]) lie in [0, 1], so nothing overflows.
+    from funcgrad.lax.elementwise import exp, mul, sub
+
+    (operand,), (tangent,) = primals, tangents
+    out = cumlogsumexp_p.bind(operand, axis=axis, reverse=reverse)
+    before = _shift(out, axis, -1 if reverse else 1, -np.inf)
+    carried = exp(sub(before, out))
+    return out, _linear_scan(carried, mul(exp(sub(operand, out)), tangent), axis, reverse)
+
+
+def _running_extremum_jvp(primitive):
+    # The tangent of the element the running extreme came from: the latest place up to
+    # i (from i on with `reverse`) where the operand equals its running extreme.
+    def rule(primals, tangents, *, axis, reverse):
+        from funcgrad.lax.elementwise import eq, select
+        from funcgrad.lax.operands import scalar_array
+        from funcgrad.lax.shapes import broadcast_in_dim, broadcasted_iota
+        from funcgrad.lax.sorting import _take_along_axis
+
+        (operand,), (tangent,) = primals, tangents
+        out = primitive.bind(operand, axis=axis, reverse=reverse)
+        shape = get_aval(operand).shape
+        positions = broadcasted_iota(np.int32, shape, axis)
+        # Where no place qualifies (NaN), the first place scanned stands in.
+        first = scalar_array(shape[axis] - 1 if reverse else 0, np.dtype(np.int32), False)
+        elsewhere = broadcast_in_dim(first, shape, ())
+        latest = cummin_p if reverse else cummax_p
+        source = latest.bind(
+            select(eq(operand, out), positions, elsewhere), axis=axis, reverse=reverse
+        )
+        return out, _take_along_axis(ad.instantiate(tangent), source, axis)
+
+    return rule
+
+
+def _reduce_prod_jvp(primals, tangents, *, axes):
+    # d prod(x) = sum_i t[i] * prod_{j != i} x[j], the product of the others taken as
+    # (product of those before i) * (product of those after i) so zeros are harmless.
+    from funcgrad.lax.elementwise import mul
+    from funcgrad.lax.shapes import reshape, transpose
+
+    (operand,), (tangent,) = primals, tangents
+    out = reduce_prod_p.bind(operand, axes=axes)
+    shape = get_aval(operand).shape
+    size = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+    if size == 0:
+        return out, ad.Zero(get_aval(out))
+    kept = [d for d in range(len(shape)) if d not in axes]
+    permutation = tuple(kept) + tuple(axes)
+    flat_shape = tuple(shape[d] for d in kept) + (size,)
+    last = len(kept)
+
+    def flatten(x):
+        # The reduced axes, moved to the end and merged into one.
+        if permutation != tuple(range(len(shape))):
+            x = transpose(x, permutation)
+        return reshape(x, flat_shape) if flat_shape != shape else x
+
+    flat = flatten(operand)
+    before = _shift(cumprod_p.bind(flat, axis=last, reverse=False), last, 1, 1)
+    after = _shift(cumprod_p.bind(flat, axis=last, reverse=True), last, -1, 1)
+    others = mul(before, after)
+    return out, reduce_sum_p.bind(mul(others, flatten(tangent)), axes=(last,))
+
+
 ad.deflinear(reduce_sum_p, _reduce_sum_transpose)
+ad.primitive_jvps[reduce_prod_p] = _reduce_prod_jvp
 ad.primitive_jvps[reduce_max_p] = _extremum_jvp(reduce_max_p)
 ad.primitive_jvps[reduce_min_p] = _extremum_jvp(reduce_min_p)
 ad.deflinear(cumsum_p, _cumsum_transpose)
+ad.primitive_jvps[cumprod_p] = _cumprod_jvp
+ad.primitive_jvps[cummax_p] = _running_extremum_jvp(cummax_p)
+ad.primitive_jvps[cummin_p] = _running_extremum_jvp(cummin_p)
+ad.primitive_jvps[cumlogsumexp_p] = _cumlogsumexp_jvp
 for _primitive in (argmax_p, argmin_p, reduce_and_p, reduce_or_p, reduce_xor_p):
     ad.defjvp_zero(_primitive)

@@ -477,13 +477,23 @@ def _zero_scalar(ct):
 
 
 def _pad_transpose(ct, operand, padding_value, *, padding_config):
-    if isinstance(padding_value, ad.UndefinedPrimal):
-        raise ValueError("pad is differentiated only in its operand here")
+    from funcgrad.lax.elementwise import sub
+    from funcgrad.lax.reductions import reduce_sum
+
     # Undo the padding: trim low/high (negative padding), then take every (interior+1)-th.
     trimmed = pad(ct, _zero_scalar(ct), [(-lo, -hi, 0) for lo, hi, _ in padding_config])
-    shape = get_aval(trimmed).shape
     strides = [inner + 1 for _, _, inner in padding_config]
-    return [slice(trimmed, (0,) * len(shape), shape, strides), None]
+    if all(step == 1 for step in strides):
+        operand_ct = trimmed
+    else:
+        shape = get_aval(trimmed).shape
+        operand_ct = slice(trimmed, (0,) * len(shape), shape, strides)
+    value_ct = None
+    if isinstance(padding_value, ad.UndefinedPrimal):
+        # Every output element that is not an operand element is the padding value.
+        every_axis = tuple(range(get_aval(ct).ndim))
+        value_ct = sub(reduce_sum(ct, every_axis), reduce_sum(operand_ct, every_axis))
+    return [operand_ct if isinstance(operand, ad.UndefinedPrimal) else None, value_ct]
 
 
 def _concatenate_transpose(ct, *operands, dimension):

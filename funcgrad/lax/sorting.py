@@ -15,6 +15,7 @@ import numpy as np
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.primitive import Primitive
+from funcgrad.interpreters import ad
 from funcgrad.lax.operands import coerce_scalars
 from funcgrad.lax.shape_rules import KIND_NAMES, check_axes, shape_error
 
@@ -153,3 +154,67 @@ def top_k(operand, k: int):
     """
     (operand,) = coerce_scalars(operand)
     return top_k_p.bind(operand, k=int(k))
+
+
+# ---------------------------------------------------------------------------------------
+# Differentiation rules: sorting moves values without changing them, so a tangent moves
+# with its value. The jvp finds the permutation by sorting an iota along with the
+# operands and gathers the tangents with it (the gather's transpose, a scatter-add, gives
+# reverse mode). Index outputs are integers and get zero tangents.
+
+
+def _take_along_axis(x, indices, axis: int, *, unique_indices: bool = False):
+    """out[..., i, ...] = x[..., indices[..., i, ...], ...] along `axis`; the other axes
+    of `indices` match those of `x` one to one. Indices must lie in bounds."""
+    from funcgrad.lax.indexing import GatherDimensionNumbers, GatherScatterMode, gather
+    from funcgrad.lax.operands import scalar_array
+    from funcgrad.lax.shapes import broadcast_in_dim, reshape
+
+    aval, index_shape = get_aval(x), get_aval(indices).shape
+    if aval.shape[axis] == 0:  # nothing to pick from, so `indices` is empty too
+        return broadcast_in_dim(scalar_array(0, aval.dtype, False), index_shape, ())
+    ndim = aval.ndim
+    others = tuple(d for d in range(ndim) if d != axis)
+    numbers = GatherDimensionNumbers(
+        offset_dims=(),
+        collapsed_slice_dims=(axis,),
+        start_index_map=(axis,),
+        operand_batching_dims=others,
+        start_indices_batching_dims=others,
+    )
+    return gather(
+        x,
+        reshape(indices, index_shape + (1,)),
+        numbers,
+        (1,) * ndim,
+        unique_indices=unique_indices,
+        mode=GatherScatterMode.PROMISE_IN_BOUNDS,
+    )
+
+
+def _sort_jvp(primals, tangents, *, dimension, is_stable, num_keys):
+    from funcgrad.lax.shapes import broadcasted_iota
+
+    positions = broadcasted_iota(_INT32, get_aval(primals[0]).shape, dimension)
+    *out, order = sort_p.bind(
+        *primals, positions, dimension=dimension, is_stable=is_stable, num_keys=num_keys
+    )
+    out_tangents = [
+        ad.Zero(get_aval(value))
+        if type(tangent) is ad.Zero
+        else _take_along_axis(tangent, order, dimension, unique_indices=True)
+        for value, tangent in zip(out, tangents)
+    ]
+    return out, out_tangents
+
+
+def _top_k_jvp(primals, tangents, *, k):
+    (operand,), (tangent,) = primals, tangents
+    values, indices = top_k_p.bind(operand, k=k)
+    last = get_aval(operand).ndim - 1
+    values_tangent = _take_along_axis(tangent, indices, last, unique_indices=True)
+    return [values, indices], [values_tangent, ad.Zero(get_aval(indices))]
+
+
+ad.primitive_jvps[sort_p] = _sort_jvp
+ad.primitive_jvps[top_k_p] = _top_k_jvp

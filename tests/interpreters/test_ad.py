@@ -294,3 +294,13 @@ def test_missing_rule_names_the_primitive(monkeypatch):
     twice_p.def_abstract_eval(lambda aval: aval)
     with pytest.raises(NotImplementedError, match="'test_twice_without_rules'.*no jvp rule"):
         fg.grad(lambda x: twice_p.bind(x))(np.float32(0.3))
+
+
+def test_pad_is_differentiable_in_its_padding_value():
+    def f(x, value):
+        return (lax.pad(x, value, [(1, 2, 1)]) * np.arange(8, dtype=np.float32)).sum()
+
+    gx, gv = fg.grad(f, argnums=(0, 1))(f32(3), np.float32(0.5))
+    # Output positions 1, 3, 5 hold x; 0, 2, 4, 6, 7 hold the value.
+    np.testing.assert_array_equal(gx, [1.0, 3.0, 5.0])
+    assert float(gv) == 0 + 2 + 4 + 6 + 7
