@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from funcgrad.compiler.passes.dce import dce_jaxpr
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.jaxpr import ClosedJaxpr, Jaxpr, eval_jaxpr
@@ -26,6 +27,7 @@ from funcgrad.tree_util import (
     tree_leaves,
     tree_structure,
     tree_unflatten,
+    treedef_is_leaf,
 )
 
 __all__ = [
@@ -287,7 +289,11 @@ class _Linearized:
     residuals: list
 
 
-def _linearize(transform: str, fun: Callable, primals, has_aux: bool) -> _Linearized:
+def _linearize(
+    transform: str, fun: Callable, primals, has_aux: bool, need_outputs: bool = True
+) -> _Linearized:
+    """Split fun at primals; without `need_outputs` the primal outputs are not computed
+    (grad discards them), only the auxiliary data and the residuals."""
     flat_p, in_tree, avals = _flat_primals(transform, fun, primals)
     n_in = len(flat_p)
     trees = {"aux": None}
@@ -312,7 +318,13 @@ def _linearize(transform: str, fun: Callable, primals, has_aux: bool) -> _Linear
     n_out = trees["out"].num_leaves
     n_primal_out = len(closed.jaxpr.outvars) - n_out
     known, linear, _ = ad.partial_eval_jaxpr(closed, [False] * n_in + [True] * n_in, n_primal_out)
+    if not need_outputs:
+        used = [False] * n_out + [True] * (len(known.jaxpr.outvars) - n_out)
+        pruned = dce_jaxpr(known.jaxpr, used)
+        known = ClosedJaxpr(pruned, known.consts)
     results = eval_jaxpr(known.jaxpr, known.consts, *flat_p)
+    if not need_outputs:
+        results = [None] * n_out + results
     return _Linearized(
         outputs=results[:n_out],
         aux=results[n_out:n_primal_out],
@@ -402,16 +414,10 @@ def _argnums_tuple(fun: Callable, argnums, nargs: int, transform: str) -> tuple[
     return tuple(n % nargs for n in nums)
 
 
-def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
-    """A function returning `(fun(*args), gradient)`; the output must be a real scalar.
+def _gradient(fun: Callable, argnums, has_aux: bool, need_value: bool):
+    """The function behind grad and value_and_grad: (value or None, aux or None, grads)."""
 
-    >>> value_and_grad(lambda x: (x ** 2).sum())(jnp.arange(3.0))   # doctest: +SKIP
-    (Array(5., dtype=float32), Array([0., 2., 4.], dtype=float32))
-    """
-
-    @functools.wraps(fun)
-    @api_boundary
-    def value_and_grad_fun(*args, **kwargs):
+    def gradient(*args, **kwargs):
         nums = _argnums_tuple(fun, argnums, len(args), "grad")
         for n in nums:
             for leaf in tree_leaves(args[n]):
@@ -429,24 +435,52 @@ def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: boo
                 full[n] = value
             return fun(*full, **kwargs)
 
-        result = vjp(partial, *(args[n] for n in nums), has_aux=has_aux)
-        out, vjp_fun = result[0], result[1]
-        out_aval = get_aval(out) if not isinstance(out, (tuple, list, dict)) else None
-        if out_aval is None or out_aval.shape != () or not dtypes.is_float(out_aval.dtype):
-            shape = out_aval.shape if out_aval is not None else type(out).__name__
+        lin = _linearize("grad", partial, tuple(args[n] for n in nums), has_aux, need_value)
+        out_aval = lin.out_avals[0] if lin.out_tree.num_leaves == 1 else None
+        if (
+            out_aval is None
+            or not treedef_is_leaf(lin.out_tree)
+            or out_aval.shape != ()
+            or not dtypes.is_float(out_aval.dtype)
+        ):
+            what = (
+                f"shape {out_aval.shape} and dtype {out_aval.dtype.name}"
+                if out_aval is not None and treedef_is_leaf(lin.out_tree)
+                else f"structure {lin.out_tree}"
+            )
             raise TypeError(
                 f"grad({_fun_name(fun)}): the gradient is defined only for functions with a "
-                f"real scalar output, but the output has shape {shape}"
-                f"{'' if out_aval is None else ' and dtype ' + out_aval.dtype.name} (at "
-                f"{user_location()}). Reduce it (e.g. .sum()), or use vjp or jacrev."
+                f"real scalar output, but the output has {what} (at {user_location()}). "
+                "Reduce it (e.g. .sum()), or use vjp or jacrev."
             )
         from funcgrad.lax.operands import scalar_array
 
-        grads = vjp_fun(scalar_array(1.0, out_aval.dtype, False))
+        cts = ad.backward_pass(
+            lin.linear, lin.residuals, [scalar_array(1.0, out_aval.dtype, False)]
+        )
+        cts = [_cast_like(ad.instantiate(ct), aval) for ct, aval in zip(cts, lin.in_avals)]
+        grads = tree_unflatten(lin.in_tree, cts)
         grads = grads[0] if isinstance(argnums, int) else tuple(grads)
-        if has_aux:
-            return (out, result[2]), grads
-        return out, grads
+        value = lin.outputs[0] if need_value else None
+        aux = tree_unflatten(lin.aux_tree, lin.aux) if has_aux else None
+        return value, aux, grads
+
+    return gradient
+
+
+def value_and_grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
+    """A function returning `(fun(*args), gradient)`; the output must be a real scalar.
+
+    >>> value_and_grad(lambda x: (x ** 2).sum())(jnp.arange(3.0))   # doctest: +SKIP
+    (Array(5., dtype=float32), Array([0., 2., 4.], dtype=float32))
+    """
+    gradient = _gradient(fun, argnums, has_aux, need_value=True)
+
+    @functools.wraps(fun)
+    @api_boundary
+    def value_and_grad_fun(*args, **kwargs):
+        value, aux, grads = gradient(*args, **kwargs)
+        return ((value, aux), grads) if has_aux else (value, grads)
 
     return value_and_grad_fun
 
@@ -457,13 +491,13 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     >>> grad(lambda x: (x ** 2).sum())(jnp.arange(3.0))            # doctest: +SKIP
     Array([0., 2., 4.], dtype=float32)
     """
-    value_and_grad_fun = value_and_grad(fun, argnums, has_aux)
+    gradient = _gradient(fun, argnums, has_aux, need_value=False)
 
     @functools.wraps(fun)
     @api_boundary
     def grad_fun(*args, **kwargs):
-        value, grads = value_and_grad_fun(*args, **kwargs)
-        return (grads, value[1]) if has_aux else grads
+        _, aux, grads = gradient(*args, **kwargs)
+        return (grads, aux) if has_aux else grads
 
     return grad_fun
 

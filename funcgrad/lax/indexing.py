@@ -24,7 +24,10 @@ import numpy as np
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval, is_python_scalar
 from funcgrad.core.primitive import Primitive
-from funcgrad.lax.elementwise import add, lt, select
+from funcgrad.interpreters import ad
+from funcgrad.lax import shapes
+from funcgrad.lax.elementwise import add, convert_element_type, div, eq, lt, mul, ne, select, sub
+from funcgrad.lax.elementwise import max as maximum
 from funcgrad.lax.operands import coerce_scalars, scalar_array
 from funcgrad.lax.shape_rules import KIND_NAMES, shape_error
 
@@ -662,3 +665,264 @@ def dynamic_update_slice(operand, update, start_indices):
     operand, update = coerce_scalars(operand, update)
     starts = _start_operands("dynamic_update_slice", operand, start_indices, get_aval(update).shape)
     return dynamic_update_slice_p.bind(operand, update, *starts)
+
+
+# ---------------------------------------------------------------------------------------
+# Differentiation rules. Indices and start positions are integers and get no tangent.
+# gather, scatter_add, scatter and the dynamic slices are linear in their array operands
+# (jointly, where there are two); scatter_mul is linear in its operand alone; scatter_min
+# and scatter_max route each output tangent from the source(s) holding the output value.
+#
+# gather and scatter transpose into each other: their dimension numbers correspond field
+# by field (offset_dims / update_window_dims, collapsed_slice_dims / inserted_window_dims,
+# start_index_map / scatter_dims_to_operand_dims, the batching dims as they are) and the
+# modes are matched. A gather that clamps (CLIP, or PROMISE_IN_BOUNDS, which clamps here)
+# is transposed by a CLIP scatter, which clamps each window's start into the same bounds
+# (its window shape is the gather's slice shape), so a clamped read's cotangent lands on
+# the element that was read; a FILL_OR_DROP gather by a scatter that drops exactly the
+# windows the gather filled. The other way, a scatter's updates read their cotangent by a
+# gather that clamps alike (CLIP) or gives a dropped update 0 (FILL_OR_DROP).
+
+
+def _linear_jvp(primitive: Primitive, linear: tuple[int, ...], tangent_params=None):
+    """JVP of a primitive linear in its operands at positions `linear` (the others are
+    integer indices): the primitive applied to their tangents and the primal indices."""
+
+    def rule(primals, tangents, **params):
+        out = primitive.bind(*primals, **params)
+        if all(type(tangents[i]) is ad.Zero for i in linear):
+            return out, ad.Zero(get_aval(out))
+        operands = [
+            ad.instantiate(t) if i in linear else p
+            for i, (p, t) in enumerate(zip(primals, tangents))
+        ]
+        if tangent_params is not None:
+            params = {**params, **tangent_params(params)}
+        return out, primitive.bind(*operands, **params)
+
+    return rule
+
+
+def _zeros_of(aval: ShapedArray):
+    return ad.instantiate(ad.Zero(aval))
+
+
+def _aval_of(operand) -> ShapedArray:
+    return operand.aval if isinstance(operand, ad.UndefinedPrimal) else get_aval(operand)
+
+
+def _scatter_to_gather_numbers(numbers: ScatterDimensionNumbers) -> GatherDimensionNumbers:
+    return GatherDimensionNumbers(
+        offset_dims=numbers.update_window_dims,
+        collapsed_slice_dims=numbers.inserted_window_dims,
+        start_index_map=numbers.scatter_dims_to_operand_dims,
+        operand_batching_dims=numbers.operand_batching_dims,
+        start_indices_batching_dims=numbers.scatter_indices_batching_dims,
+    )
+
+
+def _gather_to_scatter_numbers(numbers: GatherDimensionNumbers) -> ScatterDimensionNumbers:
+    return ScatterDimensionNumbers(
+        update_window_dims=numbers.offset_dims,
+        inserted_window_dims=numbers.collapsed_slice_dims,
+        scatter_dims_to_operand_dims=numbers.start_index_map,
+        operand_batching_dims=numbers.operand_batching_dims,
+        scatter_indices_batching_dims=numbers.start_indices_batching_dims,
+    )
+
+
+def _gather_tangent_params(params):
+    # A filled slice is a constant: its tangent is 0, whatever the primal fill value.
+    return {"fill_value": 0} if params["mode"] is GatherScatterMode.FILL_OR_DROP else {}
+
+
+def _gather_transpose(ct, operand, indices, *, dimension_numbers, slice_sizes, mode, **params):
+    if isinstance(indices, ad.UndefinedPrimal):
+        raise ValueError("gather is not linear in its indices")
+    clamps = mode is not GatherScatterMode.FILL_OR_DROP
+    operand_ct = scatter_add_p.bind(
+        _zeros_of(operand.aval),
+        indices,
+        ct,
+        dimension_numbers=_gather_to_scatter_numbers(dimension_numbers),
+        indices_are_sorted=params["indices_are_sorted"],
+        unique_indices=params["unique_indices"],
+        mode=GatherScatterMode.CLIP if clamps else GatherScatterMode.FILL_OR_DROP,
+    )
+    return [operand_ct, None]
+
+
+def _gather_at_updates(array, indices, updates_shape, *, dimension_numbers, mode, **params):
+    """For each element of a scatter's updates, the element of `array` (operand-shaped)
+    that it lands on, or 0 where the scatter drops it: an array shaped like the updates."""
+    numbers = dimension_numbers
+    unit_axes = set(numbers.inserted_window_dims) | set(numbers.operand_batching_dims)
+    window_sizes = iter(updates_shape[d] for d in numbers.update_window_dims)
+    slice_sizes = tuple(
+        1 if d in unit_axes else next(window_sizes) for d in range(get_aval(array).ndim)
+    )
+    clamps = mode is GatherScatterMode.CLIP
+    return gather_p.bind(
+        array,
+        indices,
+        dimension_numbers=_scatter_to_gather_numbers(numbers),
+        slice_sizes=slice_sizes,
+        indices_are_sorted=params["indices_are_sorted"],
+        unique_indices=params["unique_indices"],
+        mode=GatherScatterMode.CLIP if clamps else GatherScatterMode.FILL_OR_DROP,
+        fill_value=None if clamps else 0,
+    )
+
+
+def _scatter_add_transpose(ct, operand, indices, updates, **params):
+    operand_ct = ct if isinstance(operand, ad.UndefinedPrimal) else None
+    updates_ct = None
+    if isinstance(updates, ad.UndefinedPrimal):
+        updates_ct = _gather_at_updates(ct, indices, updates.aval.shape, **params)
+    return [operand_ct, None, updates_ct]
+
+
+def _scatter_winners(indices, operand_shape, updates_shape, params):
+    """Which elements of the updates a replacing scatter keeps (bool, shaped like the
+    updates): where repeated indices send several updates to one element, only one of them
+    survives. Found by scattering each update's number and reading the numbers back, with
+    the same scatter, so it agrees with the choice the primal scatter made."""
+    window_dims = params["dimension_numbers"].update_window_dims
+    scatter_axes = tuple(d for d in range(len(updates_shape)) if d not in window_dims)
+    scatter_shape = tuple(updates_shape[d] for d in scatter_axes)
+    count = int(np.prod(scatter_shape, dtype=np.int64))
+    int32 = np.dtype(np.int32)
+    numbers = add(shapes.iota_p.bind(dtype=int32, shape=(count,), dimension=0), 1)
+    numbers = shapes.broadcast_in_dim(
+        shapes.reshape(numbers, scatter_shape), updates_shape, scatter_axes
+    )
+    kept = scatter_p.bind(_zeros_of(ShapedArray(operand_shape, int32)), indices, numbers, **params)
+    return eq(_gather_at_updates(kept, indices, updates_shape, **params), numbers)
+
+
+def _scatter_transpose(ct, operand, indices, updates, **params):
+    # The operand's cotangent is the cotangent with the overwritten elements zeroed; each
+    # kept update's is the cotangent where it landed. JAX transposes scatter only under
+    # unique_indices=True (its jvp avoids scatter otherwise); here repeated indices are
+    # handled by masking the updates the scatter did not keep (see _scatter_winners).
+    update_aval = _aval_of(updates)
+    operand_ct = updates_ct = None
+    if isinstance(operand, ad.UndefinedPrimal):
+        operand_ct = scatter_p.bind(ct, indices, _zeros_of(update_aval), **params)
+    if isinstance(updates, ad.UndefinedPrimal):
+        updates_ct = _gather_at_updates(ct, indices, update_aval.shape, **params)
+        if not params["unique_indices"] and np.prod(get_aval(indices).shape[:-1]) > 1:
+            kept = _scatter_winners(indices, get_aval(ct).shape, update_aval.shape, params)
+            updates_ct = select(kept, updates_ct, _zeros_of(update_aval))
+    return [operand_ct, None, updates_ct]
+
+
+def _product_of_the_others(operand, indices, updates, params):
+    """For each element of the updates, the product of the other updates that land on the
+    same operand element (1 where it is alone): d/du_k of prod_j u_j. Computed without
+    dividing by a zero: from the product N of the nonzero updates, the count of zero
+    updates and the sum S of the zero updates (0, but with the zeros' derivatives), which
+    keeps the result's own first derivative right (so the output's second) wherever up
+    to two updates on an element are zero, and every derivative right where none is."""
+    aval = get_aval(updates)
+    out_aval = get_aval(operand)
+    nothing, one = _zeros_of(aval), add(_zeros_of(aval), 1)
+    nonzero = ne(updates, 0)
+    safe_updates = select(nonzero, updates, one)
+    own_zero = select(nonzero, nothing, updates)
+    is_zero = convert_element_type(eq(updates, 0), aval.dtype)
+
+    def at_updates(primitive, start, values):
+        total = primitive.bind(add(_zeros_of(out_aval), start), indices, values, **params)
+        return _gather_at_updates(total, indices, aval.shape, **params)
+
+    product = at_updates(scatter_mul_p, 1, safe_updates)
+    other_zeros = sub(at_updates(scatter_add_p, 0, is_zero), is_zero)
+    other_zeros_sum = sub(at_updates(scatter_add_p, 0, own_zero), own_zero)
+    of_zeros = select(eq(other_zeros, 0), one, select(eq(other_zeros, 1), other_zeros_sum, nothing))
+    return mul(select(nonzero, div(product, safe_updates), product), of_zeros)
+
+
+def _scatter_mul_jvp(primals, tangents, **params):
+    operand, indices, updates = primals
+    operand_tangent, _, updates_tangent = tangents
+    out = scatter_mul_p.bind(*primals, **params)
+    tangent = ad.Zero(get_aval(out))
+    if type(operand_tangent) is not ad.Zero:
+        tangent = scatter_mul_p.bind(operand_tangent, indices, updates, **params)
+    if type(updates_tangent) is not ad.Zero:
+        if not params["unique_indices"]:
+            others = _product_of_the_others(operand, indices, updates, params)
+            updates_tangent = mul(updates_tangent, others)
+        spread = scatter_add_p.bind(_zeros_of(get_aval(out)), indices, updates_tangent, **params)
+        tangent = ad.add_tangents(tangent, mul(operand, spread))
+    return out, tangent
+
+
+def _scatter_mul_transpose(ct, operand, indices, updates, **params):
+    if isinstance(updates, ad.UndefinedPrimal):
+        raise ValueError("scatter_mul is linear in its operand only, not in its updates")
+    return [scatter_mul_p.bind(ct, indices, updates, **params), None, None]
+
+
+def _scatter_extremum_jvp(primitive: Primitive):
+    # Every source holding the output value (the operand element, updates landing on it)
+    # shares the tangent evenly, as JAX does, so ties keep derivatives summing to 1.
+    def rule(primals, tangents, **params):
+        operand, indices, updates = primals
+        operand_tangent, _, updates_tangent = tangents
+        out = primitive.bind(*primals, **params)
+        aval = get_aval(out)
+        if type(operand_tangent) is ad.Zero and type(updates_tangent) is ad.Zero:
+            return out, ad.Zero(aval)
+        update_aval = get_aval(updates)
+        from_operand = eq(operand, out)
+        from_updates = eq(updates, _gather_at_updates(out, indices, update_aval.shape, **params))
+        sources = scatter_add_p.bind(
+            convert_element_type(from_operand, aval.dtype),
+            indices,
+            convert_element_type(from_updates, aval.dtype),
+            **params,
+        )
+        share = div(1, maximum(sources, 1))  # no source: a NaN output, tangent 0
+        tangent = ad.Zero(aval)
+        if type(operand_tangent) is not ad.Zero:
+            tangent = select(from_operand, operand_tangent, _zeros_of(aval))
+        if type(updates_tangent) is not ad.Zero:
+            chosen = select(from_updates, updates_tangent, _zeros_of(update_aval))
+            spread = scatter_add_p.bind(_zeros_of(aval), indices, chosen, **params)
+            tangent = ad.add_tangents(tangent, spread)
+        return out, mul(tangent, share)
+
+    return rule
+
+
+def _dynamic_slice_transpose(ct, operand, *starts, slice_sizes):
+    operand_ct = dynamic_update_slice_p.bind(_zeros_of(operand.aval), ct, *starts)
+    return [operand_ct] + [None] * len(starts)
+
+
+def _dynamic_update_slice_transpose(ct, operand, update, *starts):
+    update_aval = _aval_of(update)
+    operand_ct = update_ct = None
+    if isinstance(operand, ad.UndefinedPrimal):
+        operand_ct = dynamic_update_slice_p.bind(ct, _zeros_of(update_aval), *starts)
+    if isinstance(update, ad.UndefinedPrimal):
+        update_ct = dynamic_slice_p.bind(ct, *starts, slice_sizes=update_aval.shape)
+    return [operand_ct, update_ct] + [None] * len(starts)
+
+
+ad.primitive_jvps[gather_p] = _linear_jvp(gather_p, (0,), _gather_tangent_params)
+ad.primitive_transposes[gather_p] = _gather_transpose
+ad.primitive_jvps[scatter_add_p] = _linear_jvp(scatter_add_p, (0, 2))
+ad.primitive_transposes[scatter_add_p] = _scatter_add_transpose
+ad.primitive_jvps[scatter_p] = _linear_jvp(scatter_p, (0, 2))
+ad.primitive_transposes[scatter_p] = _scatter_transpose
+ad.primitive_jvps[scatter_mul_p] = _scatter_mul_jvp
+ad.primitive_transposes[scatter_mul_p] = _scatter_mul_transpose
+ad.primitive_jvps[scatter_min_p] = _scatter_extremum_jvp(scatter_min_p)
+ad.primitive_jvps[scatter_max_p] = _scatter_extremum_jvp(scatter_max_p)
+ad.primitive_jvps[dynamic_slice_p] = _linear_jvp(dynamic_slice_p, (0,))
+ad.primitive_transposes[dynamic_slice_p] = _dynamic_slice_transpose
+ad.primitive_jvps[dynamic_update_slice_p] = _linear_jvp(dynamic_update_slice_p, (0, 1))
+ad.primitive_transposes[dynamic_update_slice_p] = _dynamic_update_slice_transpose
