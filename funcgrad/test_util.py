@@ -12,8 +12,14 @@ from funcgrad.tree_util import tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["check_grads", "check_jvp", "check_vjp"]
 
-_DEFAULT_EPS = {np.dtype(np.float64): 1e-6}
-_DEFAULT_TOL = {np.dtype(np.float64): 1e-5, np.dtype(np.float32): 2e-2, np.dtype(np.float16): 1e-1}
+_DEFAULT_EPS = {np.dtype(np.float64): 1e-6, np.dtype(np.complex128): 1e-6}
+_DEFAULT_TOL = {
+    np.dtype(np.float64): 1e-5,
+    np.dtype(np.float32): 2e-2,
+    np.dtype(np.float16): 1e-1,
+    np.dtype(np.complex128): 1e-5,
+    np.dtype(np.complex64): 2e-2,
+}
 
 
 def _dtype_of(args) -> np.dtype:
@@ -21,38 +27,42 @@ def _dtype_of(args) -> np.dtype:
     return max((np.asarray(leaf).dtype for leaf in leaves), key=lambda d: d.itemsize)
 
 
+def _wide(x) -> np.ndarray:
+    """x in float64, or complex128 for complex x: the precision the checks compute in."""
+    x = np.asarray(x)
+    return x.astype(np.complex128 if np.iscomplexobj(x) else np.float64)
+
+
 def _inner(xs, ys) -> float:
-    return float(
-        sum(
-            np.vdot(np.asarray(x, np.float64), np.asarray(y, np.float64))
-            for x, y in zip(tree_flatten(xs)[0], tree_flatten(ys)[0])
-        )
-    )
+    # The real pairing Re(sum u * v), under which vjp is the adjoint of jvp for complex
+    # values too (JAX's convention).
+    pairs = zip(tree_flatten(xs)[0], tree_flatten(ys)[0])
+    return float(sum(np.real(np.sum(_wide(x) * _wide(y))) for x, y in pairs))
 
 
 def _random_like(rng, tree):
-    return tree_map(lambda x: rng.standard_normal(np.shape(x)).astype(np.asarray(x).dtype), tree)
+    def draw(x):
+        shape, dtype = np.shape(x), np.asarray(x).dtype
+        values = rng.standard_normal(shape)
+        if np.issubdtype(dtype, np.complexfloating):
+            values = values + 1j * rng.standard_normal(shape)
+        return values.astype(dtype)
+
+    return tree_map(draw, tree)
 
 
 def _scaled_add(tree, direction, scale):
-    return tree_map(
-        lambda x, d: (np.asarray(x, np.float64) + scale * np.asarray(d, np.float64)).astype(
-            np.asarray(x).dtype
-        ),
-        tree,
-        direction,
-    )
+    def step(x, d):
+        return (_wide(x) + scale * _wide(d)).astype(np.asarray(x).dtype)
+
+    return tree_map(step, tree, direction)
 
 
 def _assert_close(name, got, want, atol, rtol):
     got_leaves, want_leaves = tree_flatten(got)[0], tree_flatten(want)[0]
     for g, w in zip(got_leaves, want_leaves):
         np.testing.assert_allclose(
-            np.asarray(g, np.float64),
-            np.asarray(w, np.float64),
-            atol=atol,
-            rtol=rtol,
-            err_msg=f"check_grads: {name}",
+            _wide(g), _wide(w), atol=atol, rtol=rtol, err_msg=f"check_grads: {name}"
         )
 
 
@@ -67,7 +77,7 @@ def check_jvp(f: Callable, args: Sequence, *, atol=None, rtol=None, eps=None, se
     plus = f(*_scaled_add(tuple(args), direction, eps))
     minus = f(*_scaled_add(tuple(args), direction, -eps))
     numeric = tree_map(
-        lambda p, m: (np.asarray(p, np.float64) - np.asarray(m, np.float64)) / (2 * eps),
+        lambda p, m: (_wide(p) - _wide(m)) / (2 * eps),
         plus,
         minus,
     )

@@ -21,6 +21,7 @@ from funcgrad.core.source_info import user_location
 from funcgrad.interpreters import ad
 from funcgrad.lax.operands import coerce_scalars
 from funcgrad.lax.shape_rules import elementwise_rule, shape_error
+from funcgrad.tree_util import tree_map
 
 __all__ = [
     "add",
@@ -91,6 +92,8 @@ __all__ = [
     "conj",
     "complex",
     "bitcast_convert_type",
+    "polygamma",
+    "stop_gradient",
 ]
 
 _NUMERIC = "iufc"
@@ -713,6 +716,106 @@ def bitcast_convert_type(operand, new_dtype):
 
 
 # ---------------------------------------------------------------------------------------
+# polygamma(m, x), the m-th derivative of digamma, is here for differentiation: digamma's
+# derivative is polygamma(1, x), and polygamma's own is polygamma(m + 1, x), so lgamma and
+# digamma are differentiable to any order.
+
+# B_2k / (2k)! for k = 1..7, the coefficients of the Euler-Maclaurin tail of a zeta sum.
+_TAIL_COEFFICIENTS = tuple(
+    b / math.factorial(2 * k)
+    for k, b in enumerate((1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6), 1)
+)
+
+
+def _cot_derivative_polynomial(order: int) -> np.ndarray:
+    """Coefficients (lowest first) of P with d^order/dx^order cot(pi x) = pi^order P(cot(pi x)),
+    from d/dx cot(pi x) = -pi (1 + cot(pi x)^2)."""
+    poly = np.array([0.0, 1.0])
+    for _ in range(order):
+        poly = -np.polynomial.polynomial.polymul(
+            [1.0, 0.0, 1.0], np.polynomial.polynomial.polyder(poly)
+        )
+    return poly
+
+
+def _polygamma_of_order(order: int, x):
+    # For order n >= 1, psi_n(x) = (-1)^(n+1) n! sum_k (x + k)^-(n+1). Reflection moves
+    # x < 1/2 to 1 - x; the first terms of the sum move it to >= 10, where the
+    # Euler-Maclaurin formula sums the rest to float64 precision.
+    s = order + 1
+    reflect = x < 0.5
+    z = np.where(reflect, 1 - x, x)
+    total = np.zeros_like(z)
+    for _ in range(10):
+        small = z < 10
+        total += np.where(small, z**-s, 0)
+        z = np.where(small, z + 1, z)
+    total += z ** (1 - s) / (s - 1) + z**-s / 2
+    rising, power = float(s), z ** (-s - 1)
+    for k, coefficient in enumerate(_TAIL_COEFFICIENTS, 1):
+        total += coefficient * rising * power
+        rising *= (s + 2 * k - 1) * (s + 2 * k)
+        power = power / (z * z)
+    out = (-1) ** (order + 1) * np.exp(math.lgamma(order + 1)) * total
+    # psi_n(x) = (-1)^n psi_n(1 - x) - pi d^n/dx^n cot(pi x)
+    cot = 1 / np.tan(np.pi * x)
+    cot_term = np.pi ** (order + 1) * np.polynomial.polynomial.polyval(
+        cot, _cot_derivative_polynomial(order)
+    )
+    out = np.where(reflect, (-1) ** order * out - cot_term, out)
+    pole = (x <= 0) & (x == np.floor(x))  # +inf for odd n from both sides; no limit for even
+    return np.where(pole, np.inf if order % 2 else np.nan, out)
+
+
+def _polygamma(m, x):
+    m, x = np.broadcast_arrays(m, x)
+    out = np.full(x.shape, np.nan)
+    whole = np.isfinite(m) & (m >= 0) & (m == np.floor(m))
+    for order in np.unique(m[whole]):
+        pick = m == order
+        out[pick] = _digamma(x[pick]) if order == 0 else _polygamma_of_order(int(order), x[pick])
+    return out
+
+
+polygamma_p = _elementwise("polygamma", _computed(_polygamma, in_float64=True), "f")
+
+
+def polygamma(m, x):
+    """Elementwise `m`-th derivative of digamma at `x`, for whole `m >= 0` (NaN otherwise).
+
+    >>> polygamma(1.0, 1.0)  # pi**2 / 6                  # doctest: +SKIP
+    Array(1.644934, dtype=float32, weak_type=True)
+    """
+    return polygamma_p.bind(*coerce_scalars(m, x))
+
+
+# stop_gradient is the identity to evaluation and a constant to differentiation.
+stop_gradient_p = Primitive("stop_gradient")
+stop_gradient_p.def_impl(lambda operand: operand)
+
+
+@stop_gradient_p.def_abstract_eval
+def _stop_gradient_abstract_eval(operand: ShapedArray) -> ShapedArray:
+    return operand
+
+
+def stop_gradient(x):
+    """`x` unchanged, but with zero derivative: no tangent or cotangent flows through it.
+    Applies to every leaf of a pytree; integer and bool leaves come back as they are.
+
+    >>> grad(lambda x: x * stop_gradient(x))(3.0)         # doctest: +SKIP
+    Array(3., dtype=float32, weak_type=True)
+    """
+
+    def stop(leaf):
+        if not dtypes.is_inexact(get_aval(leaf).dtype):
+            return leaf
+        return stop_gradient_p.bind(*coerce_scalars(leaf))
+
+    return tree_map(stop, x)
+
+
+# ---------------------------------------------------------------------------------------
 # Differentiation rules: one line per primitive, tangent maps `(t, *operands) -> dt`.
 
 
@@ -809,6 +912,8 @@ def _convert_jvp(primals, tangents, *, new_dtype, weak_type):
 
 
 def _convert_transpose(ct, operand, *, new_dtype, weak_type):
+    if get_aval(ct).dtype.kind == "c" and operand.aval.dtype.kind != "c":
+        ct = real(ct)  # the cotangent of a real operand is the real part
     return [
         convert_element_type_p.bind(
             ct, new_dtype=operand.aval.dtype, weak_type=operand.aval.weak_type
@@ -832,6 +937,60 @@ def _integer_pow_jvp(t, x, *, y):
     return mul(t, mul(convert_element_type(y, get_aval(x).dtype), integer_pow(x, y - 1)))
 
 
+def _abs_jvp(t, x):
+    if get_aval(x).dtype.kind == "c":
+        # d|z| = Re(conj(z) dz) / |z|, taken as 0 at z = 0.
+        magnitude = abs(x)
+        safe = select(eq(magnitude, 0), add(mul(magnitude, 0), 1), magnitude)
+        return div(real(mul(t, conj(x))), safe)
+    return select(ge(x, 0), t, neg(t))  # slope 1 at 0, as in JAX
+
+
+def _round_toward_zero(q):
+    if dtypes.is_integer(get_aval(q).dtype):
+        return q  # integer division already truncates
+    return select(lt(q, 0), ceil(q), floor(q))
+
+
+def _rem_jvp_divisor(t, x, y):
+    # rem(x, y) = x - y * trunc(x / y), and trunc is piecewise constant.
+    return neg(mul(t, _round_toward_zero(div(x, y))))
+
+
+def _atan2_jvp_map(numerator_of):
+    # d atan2(x, y) = (y dx - x dy) / (x^2 + y^2)
+    def tangent_map(t, x, y):
+        return mul(t, div(numerator_of(x, y), add(mul(x, x), mul(y, y))))
+
+    return tangent_map
+
+
+def _clamp_jvp_map(takes_value):
+    # The output follows one operand where it strictly wins; at ties no tangent flows.
+    def tangent_map(t, low, x, high):
+        return mul(t, convert_element_type(takes_value(low, x, high), get_aval(t).dtype))
+
+    return tangent_map
+
+
+def _polygamma_jvp_order(t, m, x):
+    raise NotImplementedError(
+        "polygamma: differentiation with respect to the order m is not supported "
+        f"(at {user_location()})"
+    )
+
+
+def _conj_transpose(ct, x):
+    # Cotangents pair with tangents by Re(sum(ct * t)), so conj's transpose is conj, and
+    # a real operand keeps the real part.
+    if x.aval.dtype.kind == "c":
+        return [conj(ct)]
+    return [real(ct)]
+
+
+_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
+
+
 ad.defjvp(add_p, lambda t, x, y: t, lambda t, x, y: t)
 ad.defjvp(sub_p, lambda t, x, y: t, lambda t, x, y: neg(t))
 ad.defjvp(mul_p, lambda t, x, y: mul(t, y), lambda t, x, y: mul(x, t))
@@ -851,6 +1010,34 @@ ad.defjvp(expm1_p, lambda t, x: mul(t, exp(x)))
 ad.defjvp(log1p_p, lambda t, x: div(t, add(1, x)))
 ad.defjvp(logistic_p, _logistic_jvp)
 ad.defjvp(integer_pow_p, _integer_pow_jvp)
+ad.defjvp(cbrt_p, lambda t, x: div(t, mul(3, integer_pow(cbrt(x), 2))))
+ad.defjvp(abs_p, _abs_jvp)
+ad.defjvp(exp2_p, lambda t, x: mul(t, mul(exp2(x), math.log(2))))
+ad.defjvp(tan_p, lambda t, x: mul(t, add(1, integer_pow(tan(x), 2))))
+ad.defjvp(asin_p, lambda t, x: mul(t, rsqrt(sub(1, mul(x, x)))))
+ad.defjvp(acos_p, lambda t, x: neg(mul(t, rsqrt(sub(1, mul(x, x))))))
+ad.defjvp(atan_p, lambda t, x: div(t, add(1, mul(x, x))))
+ad.defjvp(sinh_p, lambda t, x: mul(t, cosh(x)))
+ad.defjvp(cosh_p, lambda t, x: mul(t, sinh(x)))
+ad.defjvp(asinh_p, lambda t, x: mul(t, rsqrt(add(mul(x, x), 1))))
+ad.defjvp(acosh_p, lambda t, x: mul(t, mul(rsqrt(sub(x, 1)), rsqrt(add(x, 1)))))
+ad.defjvp(atanh_p, lambda t, x: div(t, sub(1, mul(x, x))))
+ad.defjvp(atan2_p, _atan2_jvp_map(lambda x, y: y), _atan2_jvp_map(lambda x, y: neg(x)))
+ad.defjvp(rem_p, lambda t, x, y: t, _rem_jvp_divisor)
+ad.defjvp(
+    clamp_p,
+    _clamp_jvp_map(lambda low, x, high: bitwise_and(gt(low, x), lt(low, high))),
+    _clamp_jvp_map(lambda low, x, high: bitwise_and(gt(x, low), lt(x, high))),
+    _clamp_jvp_map(lambda low, x, high: lt(high, max(x, low))),
+)
+ad.defjvp(erf_p, lambda t, x: mul(t, mul(_TWO_OVER_SQRT_PI, exp(neg(mul(x, x))))))
+ad.defjvp(erfc_p, lambda t, x: mul(t, mul(-_TWO_OVER_SQRT_PI, exp(neg(mul(x, x))))))
+ad.defjvp(
+    erf_inv_p, lambda t, x: div(t, mul(_TWO_OVER_SQRT_PI, exp(neg(integer_pow(erf_inv(x), 2)))))
+)
+ad.defjvp(lgamma_p, lambda t, x: mul(t, digamma(x)))
+ad.defjvp(digamma_p, lambda t, x: mul(t, polygamma(1, x)))
+ad.defjvp(polygamma_p, _polygamma_jvp_order, lambda t, m, x: mul(t, polygamma(add(m, 1), x)))
 ad.primitive_jvps[select_n_p] = _select_n_jvp
 ad.primitive_jvps[convert_element_type_p] = _convert_jvp
 for _primitive in (
@@ -869,8 +1056,21 @@ for _primitive in (
     and_p,
     or_p,
     xor_p,
+    shift_left_p,
+    shift_right_arithmetic_p,
+    shift_right_logical_p,
+    population_count_p,
+    nextafter_p,
+    bitcast_convert_type_p,
+    stop_gradient_p,
 ):
     ad.defjvp_zero(_primitive)
+ad.deflinear(real_p, _linear_transpose(lambda ct, x: complex(ct, 0)))
+ad.deflinear(imag_p, _linear_transpose(lambda ct, x: complex(0, neg(ct))))
+ad.deflinear(conj_p, _conj_transpose)
+ad.deflinear(
+    complex_p, _linear_transpose(lambda ct, x, y: real(ct), lambda ct, x, y: neg(imag(ct)))
+)
 ad.primitive_transposes[add_p] = _linear_transpose(lambda ct, x, y: ct, lambda ct, x, y: ct)
 ad.primitive_transposes[sub_p] = _linear_transpose(lambda ct, x, y: ct, lambda ct, x, y: neg(ct))
 ad.primitive_transposes[neg_p] = _linear_transpose(lambda ct, x: neg(ct))

@@ -21,8 +21,8 @@ from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.primitive import Primitive
 from funcgrad.interpreters import ad
 from funcgrad.lax import elementwise as ew
-from funcgrad.lax import shapes
-from funcgrad.lax.operands import coerce_scalars
+from funcgrad.lax import reductions, shapes
+from funcgrad.lax.operands import coerce_scalars, scalar_array
 from funcgrad.lax.shape_rules import check_axes, shape_error
 
 __all__ = ["dot_general", "cholesky", "triangular_solve", "lu", "qr", "svd", "eigh"]
@@ -592,3 +592,276 @@ def _dot_general_jvp(primals, tangents, **params):
 
 ad.primitive_jvps[dot_general_p] = _dot_general_jvp
 ad.primitive_transposes[dot_general_p] = _dot_general_transpose
+
+
+# The factorizations' rules differentiate A = (factors) and solve for the factors'
+# tangents with triangular solves and products, so every tangent is a linear function of
+# dA built from primitives that are themselves differentiable: reverse mode transposes
+# them and higher orders differentiate them again. Inputs that only one triangle of is
+# read (cholesky, eigh) get their tangent symmetrized first, as in JAX: the derivative
+# along Hermitian perturbations. U and V of svd and the eigenvectors of eigh are
+# differentiable only where the singular values (eigenvalues) are distinct.
+
+
+def _matmul(x, y):
+    """Batched x @ y over the last two axes (both operands share the batch axes)."""
+    ndim = get_aval(x).ndim
+    batch = tuple(range(ndim - 2))
+    return dot_general(x, y, (((ndim - 1,), (ndim - 2,)), (batch, batch)))
+
+
+def _index_grids(shape):
+    """(row index, column index) int32 grids of `shape`, whose last two axes are a matrix."""
+    ndim = len(shape)
+    rows = shapes.broadcasted_iota(np.int32, shape, ndim - 2)
+    return rows, shapes.broadcasted_iota(np.int32, shape, ndim - 1)
+
+
+def _triangle_mask(shape, dtype, *, lower: bool, strict: bool):
+    """1 on the lower (upper) triangle of each matrix (without the diagonal if
+    `strict`), 0 elsewhere."""
+    rows, cols = _index_grids(shape)
+    if lower:
+        inside = ew.gt(rows, cols) if strict else ew.ge(rows, cols)
+    else:
+        inside = ew.lt(rows, cols) if strict else ew.le(rows, cols)
+    return ew.convert_element_type(inside, dtype)
+
+
+def _identity_like(shape, dtype):
+    rows, cols = _index_grids(shape)
+    return ew.convert_element_type(ew.eq(rows, cols), dtype)
+
+
+def _diagonal_part(x):
+    """The diagonals of a batch of square matrices, shape [..., n]."""
+    aval = get_aval(x)
+    return reductions.reduce_sum(
+        ew.mul(x, _identity_like(aval.shape, aval.dtype)), (aval.ndim - 1,)
+    )
+
+
+def _spread(vector, shape, axis: int):
+    """A vector [..., n] repeated along the other matrix axis: its entries run along
+    `axis` (-2: entry i fills row i; -1: entry j fills column j)."""
+    ndim = len(shape)
+    return shapes.broadcast_in_dim(vector, shape, (*range(ndim - 2), ndim + axis))
+
+
+def _inverse_gaps(values, dtype):
+    """F with F[i, j] = 1 / (values[j] - values[i]) off the diagonal and 0 on it."""
+    n = get_aval(values).shape[-1]
+    shape = (*get_aval(values).shape[:-1], n, n)
+    gaps = ew.sub(_spread(values, shape, -1), _spread(values, shape, -2))
+    eye = _identity_like(shape, dtype)
+    return ew.div(ew.sub(1, eye), ew.add(gaps, eye))
+
+
+def _matrix_slice(x, rows: int, cols: int):
+    """The leading rows x cols block of each matrix."""
+    shape = get_aval(x).shape
+    return shapes.slice(x, (0,) * len(shape), (*shape[:-2], rows, cols))
+
+
+def _pad_matrix(x, rows: int, cols: int):
+    """Each matrix padded with zeros at the bottom and right to rows x cols."""
+    shape = get_aval(x).shape
+    config = [(0, 0, 0)] * (len(shape) - 2)
+    config += [(0, rows - shape[-2], 0), (0, cols - shape[-1], 0)]
+    return shapes.pad(x, scalar_array(0, get_aval(x).dtype, False), config)
+
+
+def _permute_rows(x, permutation):
+    """P @ x: row i of the result is row permutation[i] of x (a one-hot product, linear
+    in x)."""
+    shape = get_aval(x).shape
+    n = shape[-2]
+    one_hot_shape = (*shape[:-2], n, n)
+    sources = _spread(permutation, one_hot_shape, -2)
+    _, cols = _index_grids(one_hot_shape)
+    one_hot = ew.convert_element_type(ew.eq(sources, cols), get_aval(x).dtype)
+    return _matmul(one_hot, x)
+
+
+def _real_only(name: str, aval: ShapedArray) -> None:
+    if dtypes.dtype_kind(aval.dtype) == "c":
+        raise NotImplementedError(
+            f"differentiation of {name} is implemented for real matrices only, got "
+            f"{aval.str_short()}"
+        )
+
+
+def _triangular_solve_jvp(primals, tangents, **params):
+    # op(T) x = b  =>  op(T) dx = db - op(dT) x (left side; on the right, x op(dT)),
+    # with dT the part of da that the solve reads: its triangle, less the diagonal
+    # when the diagonal is taken to be ones.
+    a, b = primals
+    a_dot, b_dot = tangents
+    x = triangular_solve_p.bind(a, b, **params)
+    rhs = b_dot
+    if type(a_dot) is not ad.Zero:
+        aval = get_aval(a_dot)
+        mask = _triangle_mask(
+            aval.shape, aval.dtype, lower=params["lower"], strict=params["unit_diagonal"]
+        )
+        t_dot = ew.mul(a_dot, mask)
+        if params["conjugate_a"]:
+            t_dot = ew.conj(t_dot)
+        if params["transpose_a"]:
+            t_dot = _matrix_transpose(t_dot)
+        change = _matmul(t_dot, x) if params["left_side"] else _matmul(x, t_dot)
+        rhs = ew.neg(change) if type(b_dot) is ad.Zero else ew.sub(b_dot, change)
+    return x, triangular_solve_p.bind(a, rhs, **params)
+
+
+def _triangular_solve_transpose(ct, a, b, *, transpose_a, **params):
+    # b -> op(T)^-1 b is linear; its transpose multiplies by op(T)^-T: flip transpose_a.
+    if isinstance(a, ad.UndefinedPrimal):
+        raise ValueError("triangular_solve is linear in b only, not in the matrix a")
+    return [None, triangular_solve_p.bind(a, ct, transpose_a=not transpose_a, **params)]
+
+
+def _cholesky_jvp(primals, tangents):
+    # A = L L^H  =>  L^-1 dA L^-H = L^-1 dL + (L^-1 dL)^H, whose lower triangle with the
+    # diagonal halved is L^-1 dL (lower triangular).
+    (a,), (a_dot,) = primals, tangents
+    factor = cholesky_p.bind(a)
+    aval = get_aval(factor)
+    is_complex = dtypes.dtype_kind(aval.dtype) == "c"
+    left = triangular_solve(factor, _symmetrize(a_dot), left_side=True, lower=True)
+    middle = triangular_solve(
+        factor, left, left_side=False, lower=True, transpose_a=True, conjugate_a=is_complex
+    )
+    halves = ew.sub(
+        _triangle_mask(aval.shape, aval.dtype, lower=True, strict=False),
+        ew.mul(_identity_like(aval.shape, aval.dtype), 0.5),
+    )
+    return factor, _matmul(factor, ew.mul(middle, halves))
+
+
+def _lu_jvp(primals, tangents):
+    # P A = L U  =>  L^-1 P dA U^-1 = L^-1 dL + dU U^-1: strictly lower plus upper. For
+    # an m x n matrix L is padded to m x m and U to n x n with identity blocks, which
+    # makes the same formula give the rectangular factors' tangents.
+    (a,), (a_dot,) = primals, tangents
+    packed, pivots, permutation = lu_p.bind(a)
+    aval = get_aval(packed)
+    *batch, m, n = aval.shape
+    square_l = _pad_matrix(packed, m, m) if m > n else _matrix_slice(packed, m, m)
+    l_shape, u_shape = (*batch, m, m), (*batch, n, n)
+    l_full = ew.add(
+        ew.mul(square_l, _triangle_mask(l_shape, aval.dtype, lower=True, strict=True)),
+        _identity_like(l_shape, aval.dtype),
+    )
+    square_u = _pad_matrix(packed, n, n) if n > m else _matrix_slice(packed, n, n)
+    u_full = ew.mul(square_u, _triangle_mask(u_shape, aval.dtype, lower=False, strict=False))
+    if n > m:
+        # Ones on the diagonal of the padding rows (U's rows m..n-1).
+        rows, _ = _index_grids(u_shape)
+        below = ew.convert_element_type(ew.ge(rows, m), aval.dtype)
+        u_full = ew.add(u_full, ew.mul(_identity_like(u_shape, aval.dtype), below))
+    x = triangular_solve(
+        l_full, _permute_rows(a_dot, permutation), left_side=True, lower=True, unit_diagonal=True
+    )
+    x = triangular_solve(u_full, x, left_side=False, lower=False)
+    l_dot = _matmul(
+        l_full, ew.mul(x, _triangle_mask(aval.shape, aval.dtype, lower=True, strict=True))
+    )
+    u_dot = _matmul(
+        ew.mul(x, _triangle_mask(aval.shape, aval.dtype, lower=False, strict=False)), u_full
+    )
+    zeros = [ad.Zero(get_aval(pivots)), ad.Zero(get_aval(permutation))]
+    return [packed, pivots, permutation], [ew.add(l_dot, u_dot), *zeros]
+
+
+def _qr_jvp(primals, tangents, *, full_matrices):
+    # A = Q R (A's first k columns, k = min(m, n), for a wide A): with C = Q^T dA R^-1,
+    # Q^T dQ = Omega is antisymmetric and dR R^-1 = C - Omega upper triangular, so Omega
+    # is C's strictly lower part minus its transpose; then dR = (C - Omega) R and
+    # dQ = dA R^-1 - Q (C - Omega). A wide A's remaining columns follow from
+    # A2 = Q R2: dR2 = Q^T (dA2 - dQ R2).
+    (a,), (a_dot,) = primals, tangents
+    aval = get_aval(a)
+    _real_only("qr", aval)
+    *batch, m, n = aval.shape
+    if full_matrices and m > n:
+        raise NotImplementedError(
+            "differentiation of qr with full_matrices=True is implemented for m <= n only "
+            f"(the extra columns of Q are not unique), got {aval.str_short()}; use "
+            "full_matrices=False (mode='reduced')"
+        )
+    q, r = qr_p.bind(a, full_matrices=full_matrices)
+    k = min(m, n)
+    r_square = _matrix_slice(r, k, k)
+    a_dot_left = _matrix_slice(a_dot, m, k)
+    ratio = triangular_solve(r_square, a_dot_left, left_side=False, lower=False)
+    c = _matmul(_matrix_transpose(q), ratio)
+    strict_lower = ew.mul(c, _triangle_mask((*batch, k, k), aval.dtype, lower=True, strict=True))
+    upper = ew.add(ew.sub(c, strict_lower), _matrix_transpose(strict_lower))
+    q_dot = ew.sub(ratio, _matmul(q, upper))
+    r_dot = _matmul(upper, r_square)
+    if n > m:
+        start = (*(0,) * len(batch), 0, m)
+        a_dot_rest = shapes.slice(a_dot, start, aval.shape)
+        r_rest = shapes.slice(r, start, get_aval(r).shape)
+        r_dot_rest = _matmul(_matrix_transpose(q), ew.sub(a_dot_rest, _matmul(q_dot, r_rest)))
+        r_dot = shapes.concatenate([r_dot, r_dot_rest], aval.ndim - 1)
+    return [q, r], [q_dot, r_dot]
+
+
+def _svd_jvp(primals, tangents, *, full_matrices, compute_uv):
+    # A = U S V^T  =>  dP = U^T dA V = U^T dU S + dS + S dV^T V, whose diagonal is dS and
+    # whose off-diagonal entries give the antisymmetric U^T dU and V^T dV through
+    # F[i, j] = 1 / (s_j^2 - s_i^2). A tall (wide) A adds the part of dA V S^-1
+    # (dA^T U S^-1) outside the span of U (V).
+    (a,), (a_dot,) = primals, tangents
+    aval = get_aval(a)
+    _real_only("svd", aval)
+    *batch, m, n = aval.shape
+    if compute_uv and full_matrices and m != n:
+        raise NotImplementedError(
+            "differentiation of svd with full_matrices=True is implemented for square "
+            f"matrices only (the extra singular vectors are not unique), got "
+            f"{aval.str_short()}; use full_matrices=False"
+        )
+    s, u, vh = svd_p.bind(a, full_matrices=False, compute_uv=True)
+    v = _matrix_transpose(vh)
+    projected = _matmul(_matmul(_matrix_transpose(u), a_dot), v)
+    s_dot = _diagonal_part(projected)
+    if not compute_uv:
+        return [s], [s_dot]
+    k = min(m, n)
+    shape = (*batch, k, k)
+    s_rows, s_cols = _spread(s, shape, -2), _spread(s, shape, -1)
+    gaps = _inverse_gaps(ew.mul(s, s), aval.dtype)
+    projected_t = _matrix_transpose(projected)
+    omega_u = ew.mul(gaps, ew.add(ew.mul(projected, s_cols), ew.mul(s_rows, projected_t)))
+    omega_v = ew.mul(gaps, ew.add(ew.mul(s_rows, projected), ew.mul(projected_t, s_cols)))
+    u_dot, v_dot = _matmul(u, omega_u), _matmul(v, omega_v)
+    if m > n:
+        outside = ew.sub(_matmul(a_dot, v), _matmul(u, projected))
+        u_dot = ew.add(u_dot, ew.div(outside, _spread(s, (*batch, m, k), -1)))
+    if n > m:
+        outside = ew.sub(_matmul(_matrix_transpose(a_dot), u), _matmul(v, projected_t))
+        v_dot = ew.add(v_dot, ew.div(outside, _spread(s, (*batch, n, k), -1)))
+    return [s, u, vh], [s_dot, u_dot, _matrix_transpose(v_dot)]
+
+
+def _eigh_jvp(primals, tangents, *, lower):
+    # A V = V W  =>  with P = V^T dA V: dW = diag(P) and V^T dV = F * P, where
+    # F[i, j] = 1 / (w_j - w_i) off the diagonal.
+    (a,), (a_dot,) = primals, tangents
+    _real_only("eigh", get_aval(a))
+    v, w = eigh_p.bind(a, lower=lower)
+    projected = _matmul(_matmul(_matrix_transpose(v), _symmetrize(a_dot)), v)
+    v_dot = _matmul(v, ew.mul(_inverse_gaps(w, get_aval(v).dtype), projected))
+    return [v, w], [v_dot, _diagonal_part(projected)]
+
+
+ad.primitive_jvps[triangular_solve_p] = _triangular_solve_jvp
+ad.primitive_transposes[triangular_solve_p] = _triangular_solve_transpose
+ad.primitive_jvps[cholesky_p] = _cholesky_jvp
+ad.primitive_jvps[lu_p] = _lu_jvp
+ad.primitive_jvps[qr_p] = _qr_jvp
+ad.primitive_jvps[svd_p] = _svd_jvp
+ad.primitive_jvps[eigh_p] = _eigh_jvp

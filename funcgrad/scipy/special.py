@@ -25,6 +25,7 @@ __all__ = [
     "logit",
     "gammaln",
     "digamma",
+    "polygamma",
     "xlogy",
     "xlog1py",
     "entr",
@@ -54,6 +55,13 @@ erfinv = _unary("erfinv", ew.erf_inv, "The inverse of `erf` on (-1, 1); +-inf at
 expit = _unary("expit", ew.logistic, "The logistic sigmoid `1 / (1 + exp(-x))`.")
 gammaln = _unary("gammaln", ew.lgamma, "The log of the absolute value of the gamma function.")
 digamma = _unary("digamma", ew.digamma, "The digamma function, the derivative of `gammaln`.")
+
+
+@api_boundary
+def polygamma(n, x, /):
+    """The n-th derivative of `digamma` (n a non-negative integer)."""
+    n_value, x = promote_args("polygamma", n, x, inexact=True)
+    return ew.polygamma(n_value, x)
 
 
 @api_boundary

@@ -246,7 +246,9 @@ def test_has_aux():
 
 
 def test_grad_of_non_scalar_output():
-    with pytest.raises(TypeError, match=r"real scalar output, but the output has shape \(3,\) and dtype float32"):
+    with pytest.raises(
+        TypeError, match=r"real scalar output, but the output has shape \(3,\) and dtype float32"
+    ):
         fg.grad(lambda x: x * 2)(jnp.ones(3))
 
 

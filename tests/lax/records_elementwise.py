@@ -38,6 +38,7 @@ from op_records import (
 )
 
 from funcgrad import lax
+from funcgrad.lax import elementwise as lax_elementwise
 
 RECORDS = [
     elementwise("add", np.add, 2, NUMERIC),
@@ -468,3 +469,40 @@ CONVERSION_RECORDS = [
 ]
 
 RECORDS += MATH_RECORDS + CONVERSION_RECORDS
+
+
+def polygamma_by_series(m, x):
+    """(-1)^(m+1) m! sum_k (x + k)^-(m+1): 4000 terms, then the Euler-Maclaurin tail."""
+    out = np.empty(np.broadcast_shapes(m.shape, x.shape))
+    for index, (order, value) in enumerate(zip(*(a.ravel() for a in np.broadcast_arrays(m, x)))):
+        s = int(order) + 1
+        z = value + 4000
+        total = np.sum((value + np.arange(4000.0)) ** -s)
+        total += z ** (1 - s) / (s - 1) + z**-s / 2 + s * z ** (-s - 1) / 12
+        out.flat[index] = (-1) ** s * math.factorial(s - 1) * total
+    return out
+
+
+def order_and_point(rng, shape, dtype):
+    """Orders 1-3 and points in [0.25, 5] or [-2.8, -2.2], away from the poles."""
+    order = rng.integers(1, 4, size=shape)
+    point = np.where(
+        rng.random(shape) < 0.7, rng.uniform(0.25, 5, size=shape), rng.uniform(-2.8, -2.2, shape)
+    )
+    return [np.asarray(order).astype(dtype), np.asarray(point).astype(dtype)]
+
+
+RECORDS += [
+    OpRecord(
+        label="polygamma",
+        name="polygamma",
+        primitive="polygamma",
+        fun=lax_elementwise.polygamma,
+        reference=polygamma_by_series,
+        arity=2,
+        dtypes=FLOATS,
+        make_inputs=order_and_point,
+        tolerance=TRANSCENDENTAL,
+    ),
+    record("stop_gradient", lambda x: x, 1, FLOATS, tolerance=EXACT),
+]

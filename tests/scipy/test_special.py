@@ -273,3 +273,11 @@ def test_logsumexp_bad_axis_and_shapes():
     with pytest.raises(ValueError) as info:
         special.logsumexp(x, b=np.ones(4))
     assert "logsumexp" in str(info.value) and "test_special.py:" in str(info.value)
+
+
+def test_polygamma_known_values():
+    # psi'(1) = pi^2 / 6, psi''(1) = -2 zeta(3), psi'(1/2) = pi^2 / 2
+    zeta3 = sum(1.0 / k**3 for k in range(1, 200000))
+    np.testing.assert_allclose(special.polygamma(1, np.float32(1.0)), math.pi**2 / 6, rtol=1e-6)
+    np.testing.assert_allclose(special.polygamma(2, np.float32(1.0)), -2 * zeta3, rtol=1e-5)
+    np.testing.assert_allclose(special.polygamma(1, np.float32(0.5)), math.pi**2 / 2, rtol=1e-6)
