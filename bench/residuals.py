@@ -34,10 +34,12 @@ def main() -> None:
         stored = [r for r in lin.residuals if np.shape(r) != (WIDTH, WIDTH)]
         activation = BATCH * WIDTH * 4
         stored_bytes = sum(np.asarray(r).nbytes for r in stored)
-        print(f"{name}: {len(lin.residuals)} residuals, {len(stored)} activation-sized arrays "
-              f"= {stored_bytes / 1024:.0f} KiB; minimum {LAYERS + 1} activations = "
-              f"{(LAYERS + 1) * activation / 1024:.0f} KiB "
-              f"(ratio {stored_bytes / ((LAYERS + 1) * activation):.2f})")
+        print(
+            f"{name}: {len(lin.residuals)} residuals, {len(stored)} activation-sized arrays "
+            f"= {stored_bytes / 1024:.0f} KiB; minimum {LAYERS + 1} activations = "
+            f"{(LAYERS + 1) * activation / 1024:.0f} KiB "
+            f"(ratio {stored_bytes / ((LAYERS + 1) * activation):.2f})"
+        )
 
 
 if __name__ == "__main__":
