@@ -6,7 +6,7 @@
 This module only re-exports public names; each is defined in the module that owns it.
 """
 
-from funcgrad import errors, lax, nn, numpy, scipy, tree, tree_util
+from funcgrad import dtypes, errors, lax, nn, numpy, scipy, tree, tree_util
 from funcgrad.api import (
     ShapeDtypeStruct,
     checkpoint,
@@ -36,6 +36,7 @@ __all__ = [
     "config",
     "custom_jvp",
     "custom_vjp",
+    "dtypes",
     "errors",
     "eval_shape",
     "grad",

@@ -236,13 +236,9 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
             f"jvp({_fun_name(fun)}): primals and tangents must have the same tree structure, "
             f"got {in_tree} and {tangent_tree} (at {user_location()})."
         )
-    for index, (aval, tangent) in enumerate(zip(avals, flat_t)):
-        t_aval = get_aval(tangent)
-        if t_aval.shape != aval.shape:
-            raise ValueError(
-                f"jvp({_fun_name(fun)}): tangent {index} has shape {t_aval.shape} but its "
-                f"primal has shape {aval.shape} (at {user_location()}); they must match."
-            )
+    flat_t = [
+        _jvp_tangent(fun, index, aval, t) for index, (aval, t) in enumerate(zip(avals, flat_t))
+    ]
     out_trees = []
 
     def flat_fun(*args):
@@ -259,10 +255,48 @@ def jvp(fun: Callable, primals, tangents, has_aux: bool = False):
     out_tree = out_trees[0]
     n_out = out_tree.num_leaves
     primal_out = tree_unflatten(out_tree, out_p[:n_out])
-    tangent_out = tree_unflatten(out_tree, [ad.instantiate(t) for t in out_t[:n_out]])
+    tangent_out = tree_unflatten(out_tree, [_output_tangent(t) for t in out_t[:n_out]])
     if has_aux:
         return primal_out, tangent_out, tree_unflatten(out_trees[1], out_p[n_out:])
     return primal_out, tangent_out
+
+
+def _is_float0(value) -> bool:
+    return isinstance(value, (np.ndarray, np.generic)) and value.dtype == dtypes.float0
+
+
+def _jvp_tangent(fun: Callable, index: int, aval: ShapedArray, tangent):
+    """Check one tangent against its primal; integer primals take float0 (symbolic zero)."""
+    t_shape = np.shape(tangent) if _is_float0(tangent) else get_aval(tangent).shape
+    if t_shape != aval.shape:
+        raise ValueError(
+            f"jvp({_fun_name(fun)}): tangent {index} has shape {t_shape} but its primal has "
+            f"shape {aval.shape} (at {user_location()}); they must match."
+        )
+    if not dtypes.is_inexact(aval.dtype):
+        if not _is_float0(tangent):
+            raise TypeError(
+                f"jvp({_fun_name(fun)}): primal {index} is {aval.dtype.name}, so its tangent "
+                f"must have dtype float0, got {get_aval(tangent).dtype.name} (at "
+                f"{user_location()}). Pass np.zeros(shape, dtype=funcgrad.dtypes.float0)."
+            )
+        return ad.Zero(ShapedArray(aval.shape, aval.dtype))
+    t_dtype = None if _is_float0(tangent) else get_aval(tangent).dtype
+    if t_dtype != aval.dtype:
+        raise TypeError(
+            f"jvp({_fun_name(fun)}): tangent {index} has dtype "
+            f"{'float0' if t_dtype is None else t_dtype.name} but its primal has dtype "
+            f"{aval.dtype.name} (at {user_location()}); they must be equal."
+        )
+    return tangent
+
+
+def _output_tangent(tangent):
+    """A tangent as the user receives it: float0 zeros for integer and bool values."""
+    aval = tangent.aval if type(tangent) is ad.Zero else get_aval(tangent)
+    if not dtypes.is_inexact(aval.dtype):
+        return np.zeros(aval.shape, dtypes.float0)
+    return ad.instantiate(tangent)
 
 
 def _check_aux_pair(transform: str, fun: Callable, out):
@@ -366,7 +400,12 @@ def vjp(fun: Callable, *primals, has_aux: bool = False):
             "the cotangent given to vjp_fun", fun, cotangent, lin.out_tree, lin.out_avals
         )
         cts = ad.backward_pass(lin.linear, lin.residuals, flat_ct)
-        cts = [_cast_like(ad.instantiate(ct), aval) for ct, aval in zip(cts, lin.in_avals)]
+        cts = [
+            _output_tangent(ct)
+            if not dtypes.is_inexact(aval.dtype)
+            else _cast_like(ad.instantiate(ct), aval)
+            for ct, aval in zip(cts, lin.in_avals)
+        ]
         return tree_unflatten(lin.in_tree, cts)
 
     out = tree_unflatten(lin.out_tree, lin.outputs)

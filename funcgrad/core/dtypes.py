@@ -19,6 +19,7 @@ from funcgrad.core.source_info import user_location
 
 __all__ = [
     "bfloat16",
+    "float0",
     "SUPPORTED_DTYPES",
     "canonicalize_dtype",
     "check_dtype",
@@ -32,6 +33,10 @@ __all__ = [
 ]
 
 bfloat16 = np.dtype(ml_dtypes.bfloat16)
+
+# The tangent type of integer and bool values, as in JAX: a dtype with no data, so a
+# derivative with respect to an integer is a shape and nothing else.
+float0 = np.dtype([("float0", np.void, 0)])
 
 _b1 = np.dtype(np.bool_)
 _u8, _u16, _u32, _u64 = (np.dtype(t) for t in (np.uint8, np.uint16, np.uint32, np.uint64))

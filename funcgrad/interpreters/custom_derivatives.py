@@ -157,6 +157,10 @@ def _custom_lin_impl(*args, **params):
     )
 
 
+def _custom_lin_jvp(primals, tangents, **params):
+    _custom_lin_impl()
+
+
 @custom_lin_p.def_abstract_eval
 def _custom_lin_abstract_eval(*avals, num_residuals, bwd, out_avals, residual_tree, in_tree):
     return list(out_avals)
@@ -189,6 +193,7 @@ def _custom_lin_transpose(cts, *operands, num_residuals, bwd, out_avals, residua
 
 
 ad.primitive_transposes[custom_lin_p] = _custom_lin_transpose
+ad.primitive_jvps[custom_lin_p] = _custom_lin_jvp  # declared impossible, as in JAX
 
 
 def _custom_vjp_call_jvp(primals, tangents, *, call_jaxpr, fwd_rule, num_consts):

@@ -306,3 +306,59 @@ def test_pad_is_differentiable_in_its_padding_value():
     # Output positions 1, 3, 5 hold x; 0, 2, 4, 6, 7 hold the value.
     np.testing.assert_array_equal(gx, [1.0, 3.0, 5.0])
     assert float(gv) == 0 + 2 + 4 + 6 + 7
+
+
+# ---------------------------------------------------------------------------------------
+# Integer values: float0 tangents, as JAX
+
+
+def test_integer_inputs_take_and_give_float0():
+    float0 = fg.dtypes.float0
+    out, tangents = fg.jvp(
+        lambda x, n: (x * n, n * 2),
+        (np.float32(2.0), np.int32(3)),
+        (np.float32(1.0), np.zeros((), float0)),
+    )
+    assert float(tangents[0]) == 3.0
+    assert tangents[1].dtype == float0 and tangents[1].shape == ()
+    _, pullback = fg.vjp(lambda x, n: x * n, np.float32(2.0), np.arange(3, dtype=np.int32))
+    gx, gn = pullback(np.ones(3, np.float32))
+    assert float(gx) == 3.0 and gn.dtype == float0 and gn.shape == (3,)
+
+
+def test_jvp_tangent_dtypes_are_checked():
+    with pytest.raises(TypeError, match="primal 0 is int32, so its tangent must have dtype float0"):
+        fg.jvp(lambda n: n * 2, (np.int32(1),), (np.int32(1),))
+    with pytest.raises(
+        TypeError, match="tangent 0 has dtype float16 but its primal has dtype float32"
+    ):
+        fg.jvp(jnp.sin, (np.float32(1.0),), (np.float16(1.0),))
+
+
+# ---------------------------------------------------------------------------------------
+# The registry: every primitive is differentiable or declared not to be
+
+
+def test_every_primitive_has_a_jvp_rule_and_linear_ones_a_transpose():
+    import json
+    import subprocess
+    import sys
+
+    script = (
+        "import json, importlib, pkgutil, funcgrad\n"
+        "for m in pkgutil.walk_packages(funcgrad.__path__, 'funcgrad.'):\n"
+        "    if m.name != 'funcgrad.__main__':\n"
+        "        importlib.import_module(m.name)\n"
+        "from funcgrad.core.primitive import all_primitives\n"
+        "from funcgrad.interpreters import ad\n"
+        "print(json.dumps({'jvp': sorted(n for n, p in all_primitives().items()\n"
+        "                               if p not in ad.primitive_jvps),\n"
+        "                  'linear': sorted(p.name for p, rule in ad.primitive_jvps.items()\n"
+        "                                   if rule.__qualname__.startswith('deflinear')\n"
+        "                                   and p not in ad.primitive_transposes)}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    missing = json.loads(done.stdout)
+    assert missing == {"jvp": [], "linear": []}
