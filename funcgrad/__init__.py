@@ -23,6 +23,7 @@ from funcgrad.api import (
     remat,
     value_and_grad,
     vjp,
+    vmap,
 )
 from funcgrad.config import config
 from funcgrad.runtime.array import Array
@@ -55,4 +56,5 @@ __all__ = [
     "tree_util",
     "value_and_grad",
     "vjp",
+    "vmap",
 ]

@@ -12,11 +12,11 @@ import numpy as np
 
 from funcgrad.compiler.passes.dce import dce_jaxpr
 from funcgrad.core import dtypes
-from funcgrad.core.avals import ShapedArray, get_aval
+from funcgrad.core.avals import ShapedArray, get_aval, is_python_scalar
 from funcgrad.core.jaxpr import ClosedJaxpr, Jaxpr, eval_jaxpr
 from funcgrad.core.source_info import api_boundary, user_location
 from funcgrad.core.trace import Tracer
-from funcgrad.interpreters import ad
+from funcgrad.interpreters import ad, batching
 from funcgrad.interpreters.custom_derivatives import custom_jvp, custom_vjp
 from funcgrad.interpreters.partial_eval import trace_to_jaxpr
 from funcgrad.interpreters.remat import checkpoint, remat
@@ -46,6 +46,7 @@ __all__ = [
     "custom_vjp",
     "checkpoint",
     "remat",
+    "vmap",
 ]
 
 
@@ -645,3 +646,124 @@ def jacrev(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = Fals
 def hessian(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
     """The Hessian of a scalar `fun`: forward mode over reverse mode."""
     return jacfwd(jacrev(fun, argnums, has_aux), argnums, has_aux)
+
+
+# ---------------------------------------------------------------------------------------
+# Vectorization
+
+
+def _axes_for_leaves(transform: str, fun: Callable, axes, tree, what: str) -> list:
+    """Broadcast an in_axes/out_axes prefix spec over `tree`'s leaves."""
+    if axes is None or isinstance(axes, int):
+        return [axes] * tree.num_leaves
+    try:
+        return _flatten_prefix(axes, tree)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"{transform}({_fun_name(fun)}): {what} {axes!r} does not match the structure of "
+            f"the values {tree} (at {user_location()}): {err}. Give an int, None, or a pytree "
+            "prefix of the values with ints/None at its leaves."
+        ) from None
+
+
+def _flatten_prefix(prefix, tree) -> list:
+    """Each leaf of `tree` paired with the entry of `prefix` that covers it."""
+    from funcgrad.tree_util import tree_map
+
+    marked = tree_unflatten(tree, list(range(tree.num_leaves)))
+    out = [None] * tree.num_leaves
+
+    def assign(axis, subtree):
+        for index in tree_leaves(subtree):
+            out[index] = axis
+
+    tree_map(assign, prefix, marked, is_leaf=lambda x: x is None)
+    return out
+
+
+def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None, axis_name=None):
+    """Vectorize `fun` over a new leading (or `in_axes`) axis of its arguments.
+
+    >>> vmap(jnp.dot)(jnp.ones((5, 3)), jnp.ones((5, 3))).shape      # doctest: +SKIP
+    (5,)
+    """
+
+    @functools.wraps(fun)
+    @api_boundary
+    def vmapped(*args):
+        in_spec = tuple(in_axes) if isinstance(in_axes, list) else in_axes
+        if isinstance(in_spec, tuple) and len(in_spec) != len(args):
+            raise ValueError(
+                f"vmap({_fun_name(fun)}): in_axes has {len(in_spec)} entries but the function "
+                f"was called with {len(args)} positional arguments (at {user_location()})."
+            )
+        with_paths, in_tree = tree_flatten_with_path(args)
+        leaves = [leaf for _, leaf in with_paths]
+        spec = in_spec if isinstance(in_spec, tuple) else (in_spec,) * len(args)
+        dims = []
+        for position, (arg, axis) in enumerate(zip(args, spec)):
+            sub_leaves, sub_tree = tree_flatten(arg)
+            dims += _axes_for_leaves("vmap", fun, axis, sub_tree, f"in_axes[{position}]")
+        sizes = {}
+        for (path, leaf), dim in zip(with_paths, dims):
+            if dim is None:
+                continue
+            ndim = get_aval(leaf).ndim
+            if not -ndim <= dim < ndim:
+                raise ValueError(
+                    f"vmap({_fun_name(fun)}): in_axes {dim} is out of range for argument "
+                    f"{keystr(path)} of rank {ndim} (at {user_location()})."
+                )
+            sizes[keystr(path)] = get_aval(leaf).shape[dim % ndim]
+        dims = [None if d is None else d % get_aval(x).ndim for d, x in zip(dims, leaves)]
+        if len(set(sizes.values())) > 1:
+            listed = ", ".join(f"args{name} has size {n}" for name, n in sizes.items())
+            raise ValueError(
+                f"vmap({_fun_name(fun)}) got inconsistent sizes for the mapped axes: {listed} "
+                f"(at {user_location()}). All mapped axes must have the same size."
+            )
+        if not sizes and axis_size is None:
+            raise ValueError(
+                f"vmap({_fun_name(fun)}) must have at least one mapped argument (in_axes not "
+                f"None) or be given axis_size (at {user_location()})."
+            )
+        size = axis_size if axis_size is not None else next(iter(sizes.values()))
+        if sizes and axis_size is not None and size != next(iter(sizes.values())):
+            raise ValueError(
+                f"vmap({_fun_name(fun)}): axis_size={axis_size} but the mapped axes have size "
+                f"{next(iter(sizes.values()))} (at {user_location()})."
+            )
+        out_trees = []
+
+        def flat_fun(*flat_args):
+            out_flat, out_tree = tree_flatten(fun(*tree_unflatten(in_tree, flat_args)))
+            out_trees.append(out_tree)
+            return out_flat
+
+        origin = f"vmap of {_fun_name(fun)} at {user_location()}"
+        outs, out_dims = batching.batch_flat(flat_fun, leaves, dims, size, origin, axis_name)
+        out_tree = out_trees[0]
+        targets = _axes_for_leaves("vmap", fun, out_axes, out_tree, "out_axes")
+        results = []
+        for index, (value, dim, target) in enumerate(zip(outs, out_dims, targets)):
+            if target is None:
+                if dim is not None:
+                    raise ValueError(
+                        f"vmap({_fun_name(fun)}): out_axes is None for output {index}, but that "
+                        f"output varies along the mapped axis (at {user_location()}). Use an "
+                        "integer out_axes, or return a value that does not depend on it."
+                    )
+                results.append(value)
+                continue
+            value = _as_array(value)
+            ndim = get_aval(value).ndim + (1 if dim is None else 0)
+            results.append(batching.move_axis(value, dim, target % ndim, size))
+        return tree_unflatten(out_tree, results)
+
+    return vmapped
+
+
+def _as_array(value):
+    from funcgrad.numpy.creation import asarray
+
+    return asarray(value) if is_python_scalar(value) else value

@@ -20,7 +20,7 @@ from funcgrad.core.avals import get_aval
 from funcgrad.core.jaxpr import ClosedJaxpr, eval_jaxpr, hoist_consts
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.source_info import api_boundary, user_location
-from funcgrad.interpreters import ad
+from funcgrad.interpreters import ad, batching
 from funcgrad.interpreters.partial_eval import trace_to_jaxpr
 from funcgrad.tree_util import tree_flatten, tree_unflatten
 
@@ -274,3 +274,8 @@ class custom_vjp:
             *operands, call_jaxpr=call_jaxpr, fwd_rule=fwd_rule, num_consts=num_consts
         )
         return tree_unflatten(out_tree, outs)
+
+
+# Under vmap a call is batched by batching its body in place.
+batching.defcall(custom_jvp_call_p)
+batching.defcall(custom_vjp_call_p)

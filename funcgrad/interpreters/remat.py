@@ -19,7 +19,7 @@ from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.jaxpr import ClosedJaxpr, Jaxpr, JaxprEqn, Var, eval_jaxpr, hoist_consts
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.source_info import api_boundary, user_location
-from funcgrad.interpreters import ad
+from funcgrad.interpreters import ad, batching
 from funcgrad.interpreters.partial_eval import trace_to_jaxpr
 from funcgrad.tree_util import tree_flatten, tree_unflatten
 
@@ -152,3 +152,6 @@ def checkpoint(
 
 
 remat = checkpoint
+
+# Under vmap a call is batched by batching its body in place.
+batching.defcall(remat_call_p)

@@ -8,7 +8,7 @@ import numpy as np
 
 from funcgrad.core.jaxpr import ClosedJaxpr, eval_jaxpr, hoist_consts
 from funcgrad.core.primitive import Primitive
-from funcgrad.interpreters import ad
+from funcgrad.interpreters import ad, batching
 from funcgrad.lax.shape_rules import shape_error
 
 __all__ = ["closed_call"]
@@ -58,3 +58,6 @@ def _closed_call_jvp(primals, tangents, *, call_jaxpr: ClosedJaxpr):
 
 
 ad.primitive_jvps[closed_call_p] = _closed_call_jvp
+
+# Under vmap a call is batched by batching its body in place.
+batching.defcall(closed_call_p)

@@ -18,7 +18,7 @@ from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.source_info import user_location
-from funcgrad.interpreters import ad
+from funcgrad.interpreters import ad, batching
 from funcgrad.lax.operands import coerce_scalars
 from funcgrad.lax.shape_rules import elementwise_rule, shape_error
 from funcgrad.tree_util import tree_map
@@ -107,6 +107,7 @@ def _elementwise(name: str, impl, kinds: str, result_dtype=None) -> Primitive:
     primitive = Primitive(name)
     primitive.def_impl(impl)
     primitive.def_abstract_eval(elementwise_rule(name, kinds, result_dtype))
+    batching.defbroadcasting(primitive)
     return primitive
 
 
@@ -1078,3 +1079,25 @@ ad.primitive_transposes[mul_p] = _mul_transpose
 ad.primitive_transposes[div_p] = _div_transpose
 ad.primitive_transposes[select_n_p] = _select_n_transpose
 ad.primitive_transposes[convert_element_type_p] = _convert_transpose
+
+
+# ---------------------------------------------------------------------------------------
+# Batching: every primitive here is elementwise (those made by `_elementwise` registered
+# themselves).
+
+for _primitive in (
+    convert_element_type_p,
+    abs_p,
+    real_p,
+    imag_p,
+    conj_p,
+    round_p,
+    integer_pow_p,
+    clamp_p,
+    complex_p,
+    bitcast_convert_type_p,
+    stop_gradient_p,
+):
+    batching.defbroadcasting(_primitive)
+# select_n's cases must all have the selector's full shape.
+batching.defbroadcasting(select_n_p, rank0_operands_broadcast=False)

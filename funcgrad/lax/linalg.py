@@ -19,7 +19,7 @@ import numpy as np
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.primitive import Primitive
-from funcgrad.interpreters import ad
+from funcgrad.interpreters import ad, batching
 from funcgrad.lax import elementwise as ew
 from funcgrad.lax import reductions, shapes
 from funcgrad.lax.operands import coerce_scalars, scalar_array
@@ -865,3 +865,36 @@ ad.primitive_jvps[lu_p] = _lu_jvp
 ad.primitive_jvps[qr_p] = _qr_jvp
 ad.primitive_jvps[svd_p] = _svd_jvp
 ad.primitive_jvps[eigh_p] = _eigh_jvp
+
+
+# ---------------------------------------------------------------------------------------
+# Batching: dot_general takes a batched operand's batch axis as one more batch dimension
+# (both batched) or as one more free dimension (one batched); the decompositions are
+# already batched over leading axes.
+
+
+def _dot_general_batch(
+    axis_size, values, dims, *, dimension_numbers, precision, preferred_element_type
+):
+    (lc, rc), (lb, rb) = dimension_numbers
+    lhs, rhs = values
+    lhs_dim, rhs_dim = dims
+    params = dict(precision=precision, preferred_element_type=preferred_element_type)
+    shift = lambda axes: tuple(a + 1 for a in axes)  # noqa: E731
+    if lhs_dim is not None and rhs_dim is not None:
+        lhs = batching.move_axis(lhs, lhs_dim, 0, axis_size)
+        rhs = batching.move_axis(rhs, rhs_dim, 0, axis_size)
+        numbers = ((shift(lc), shift(rc)), ((0, *shift(lb)), (0, *shift(rb))))
+        return dot_general_p.bind(lhs, rhs, dimension_numbers=numbers, **params), 0
+    if lhs_dim is not None:
+        lhs = batching.move_axis(lhs, lhs_dim, 0, axis_size)
+        numbers = ((shift(lc), rc), (shift(lb), rb))
+        # The batch axis is lhs's first free axis: it lands right after the batch dims.
+        return dot_general_p.bind(lhs, rhs, dimension_numbers=numbers, **params), len(lb)
+    rhs = batching.move_axis(rhs, rhs_dim, 0, axis_size)
+    numbers = ((lc, shift(rc)), (lb, shift(rb)))
+    lhs_free = get_aval(lhs).ndim - len(lc) - len(lb)
+    return dot_general_p.bind(lhs, rhs, dimension_numbers=numbers, **params), len(lb) + lhs_free
+
+
+batching.primitive_batchers[dot_general_p] = _dot_general_batch

@@ -15,7 +15,7 @@ import numpy as np
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.primitive import Primitive
-from funcgrad.interpreters import ad
+from funcgrad.interpreters import ad, batching
 from funcgrad.lax.operands import coerce_scalars
 from funcgrad.lax.shape_rules import KIND_NAMES, check_axes, shape_error
 
@@ -78,6 +78,7 @@ def _reduction(name: str, kinds: str, impl) -> Primitive:
     primitive = Primitive(name)
     primitive.def_impl(impl)
     primitive.def_abstract_eval(_reduction_rule(name, kinds))
+    batching.defreduction(primitive)
     return primitive
 
 
@@ -466,3 +467,13 @@ ad.primitive_jvps[cummin_p] = _running_extremum_jvp(cummin_p)
 ad.primitive_jvps[cumlogsumexp_p] = _cumlogsumexp_jvp
 for _primitive in (argmax_p, argmin_p, reduce_and_p, reduce_or_p, reduce_xor_p):
     ad.defjvp_zero(_primitive)
+
+
+# ---------------------------------------------------------------------------------------
+# Batching: reductions made by `_reduction` registered themselves; the index reductions
+# and the running scans shift their axis parameter past the batch axis.
+
+batching.defreduction(argmax_p)
+batching.defreduction(argmin_p)
+for _primitive in (cumsum_p, cumprod_p, cummax_p, cummin_p, cumlogsumexp_p):
+    batching.defreduction(_primitive, "axis")

@@ -15,7 +15,7 @@ import numpy as np
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.primitive import Primitive
-from funcgrad.interpreters import ad
+from funcgrad.interpreters import ad, batching
 from funcgrad.lax.operands import coerce_scalars
 from funcgrad.lax.shape_rules import check_axes, shape_error
 
@@ -523,3 +523,80 @@ ad.deflinear(rev_p, lambda ct, operand, *, dimensions: [rev(ct, dimensions)])
 ad.deflinear(pad_p, _pad_transpose)
 ad.deflinear(concatenate_p, _concatenate_transpose)
 ad.defjvp_zero(iota_p)
+
+
+# ---------------------------------------------------------------------------------------
+# Batching: the batch axis goes in front and every axis parameter shifts past it.
+
+
+def _front(axis_size, value, dim):
+    return batching.move_axis(value, dim, 0, axis_size)
+
+
+def _broadcast_in_dim_batch(axis_size, values, dims, *, shape, broadcast_dimensions):
+    (operand,) = values
+    operand = _front(axis_size, operand, dims[0])
+    return broadcast_in_dim(
+        operand, (axis_size, *shape), (0, *(d + 1 for d in broadcast_dimensions))
+    ), 0
+
+
+def _reshape_batch(axis_size, values, dims, *, new_sizes, dimensions):
+    (operand,) = values
+    operand = _front(axis_size, operand, dims[0])
+    if dimensions is not None:
+        operand = transpose(operand, (0, *(d + 1 for d in dimensions)))
+    return reshape(operand, (axis_size, *new_sizes)), 0
+
+
+def _squeeze_batch(axis_size, values, dims, *, dimensions):
+    operand = _front(axis_size, values[0], dims[0])
+    return squeeze(operand, tuple(d + 1 for d in dimensions)), 0
+
+
+def _transpose_batch(axis_size, values, dims, *, permutation):
+    operand = _front(axis_size, values[0], dims[0])
+    return transpose(operand, (0, *(p + 1 for p in permutation))), 0
+
+
+def _slice_batch(axis_size, values, dims, *, start_indices, limit_indices, strides):
+    operand = _front(axis_size, values[0], dims[0])
+    steps = None if strides is None else (1, *strides)
+    return slice(operand, (0, *start_indices), (axis_size, *limit_indices), steps), 0
+
+
+def _rev_batch(axis_size, values, dims, *, dimensions):
+    operand = _front(axis_size, values[0], dims[0])
+    return rev(operand, tuple(d + 1 for d in dimensions)), 0
+
+
+def _concatenate_batch(axis_size, values, dims, *, dimension):
+    operands = [_front(axis_size, v, d) for v, d in zip(values, dims)]
+    return concatenate_p.bind(*operands, dimension=dimension + 1), 0
+
+
+def _pad_batch(axis_size, values, dims, *, padding_config):
+    from funcgrad.lax.elementwise import select_n
+
+    operand, padding_value = values
+    operand = _front(axis_size, operand, dims[0])
+    config = ((0, 0, 0), *padding_config)
+    if dims[1] is None:
+        return pad_p.bind(operand, padding_value, padding_config=config), 0
+    # A per-example padding value: pad with zeros, then fill the padding from the values.
+    padded = pad_p.bind(operand, _zero_scalar(operand), padding_config=config)
+    out_shape = get_aval(padded).shape
+    inside = pad(broadcast_in_dim(True, get_aval(operand).shape[1:], ()), False, padding_config)
+    mask = broadcast_in_dim(inside, out_shape, tuple(range(1, len(out_shape))))
+    fill = broadcast_in_dim(_front(axis_size, padding_value, dims[1]), out_shape, (0,))
+    return select_n(mask, fill, padded), 0
+
+
+batching.primitive_batchers[broadcast_in_dim_p] = _broadcast_in_dim_batch
+batching.primitive_batchers[reshape_p] = _reshape_batch
+batching.primitive_batchers[squeeze_p] = _squeeze_batch
+batching.primitive_batchers[transpose_p] = _transpose_batch
+batching.primitive_batchers[slice_p] = _slice_batch
+batching.primitive_batchers[rev_p] = _rev_batch
+batching.primitive_batchers[concatenate_p] = _concatenate_batch
+batching.primitive_batchers[pad_p] = _pad_batch

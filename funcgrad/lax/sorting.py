@@ -15,7 +15,7 @@ import numpy as np
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.primitive import Primitive
-from funcgrad.interpreters import ad
+from funcgrad.interpreters import ad, batching
 from funcgrad.lax.operands import coerce_scalars
 from funcgrad.lax.shape_rules import KIND_NAMES, check_axes, shape_error
 
@@ -218,3 +218,24 @@ def _top_k_jvp(primals, tangents, *, k):
 
 ad.primitive_jvps[sort_p] = _sort_jvp
 ad.primitive_jvps[top_k_p] = _top_k_jvp
+
+
+# ---------------------------------------------------------------------------------------
+# Batching: the batch axis goes in front of every operand; sort's dimension shifts past
+# it and top_k works on the last axis anyway.
+
+
+def _sort_batch(axis_size, values, dims, *, dimension, is_stable, num_keys):
+    operands = [batching.move_axis(v, d, 0, axis_size) for v, d in zip(values, dims)]
+    out = sort_p.bind(*operands, dimension=dimension + 1, is_stable=is_stable, num_keys=num_keys)
+    return out, [0] * len(out)
+
+
+def _top_k_batch(axis_size, values, dims, *, k):
+    operand = batching.move_axis(values[0], dims[0], 0, axis_size)
+    out = top_k_p.bind(operand, k=k)
+    return out, [0, 0]
+
+
+batching.primitive_batchers[sort_p] = _sort_batch
+batching.primitive_batchers[top_k_p] = _top_k_batch

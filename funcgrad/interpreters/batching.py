@@ -1,0 +1,185 @@
+"""vmap: automatic vectorization by a batching trace.
+
+`BatchTrace` carries each value with the axis (`batch_dim`) along which it is batched,
+or `None` when it is the same for every example. Applying a primitive calls its
+batching rule, with the parent trace current: the rule gets the unbatched operands and
+their batch axes and returns the batched result and its batch axis, built from the same
+primitives, never a loop over the batch. Values not batched at all skip the rule.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from funcgrad.core.avals import ShapedArray, get_aval
+from funcgrad.core.trace import Trace, Tracer, check_alive, current_trace, set_current_trace
+
+__all__ = [
+    "primitive_batchers",
+    "batch_flat",
+    "move_axis",
+    "defvectorized",
+    "defbroadcasting",
+    "defreduction",
+    "defcall",
+]
+
+primitive_batchers: dict = {}
+
+
+class BatchTracer(Tracer):
+    __slots__ = ("value", "batch_dim")
+
+    def __init__(self, trace: "BatchTrace", value, batch_dim):
+        self._trace = trace
+        self.value = value
+        self.batch_dim = batch_dim
+
+    @property
+    def aval(self) -> ShapedArray:
+        aval = get_aval(self.value)
+        if self.batch_dim is None:
+            return aval
+        shape = aval.shape[: self.batch_dim] + aval.shape[self.batch_dim + 1 :]
+        return ShapedArray(shape, aval.dtype, aval.weak_type)
+
+
+class BatchTrace(Trace):
+    def __init__(self, parent: Trace, origin: str, axis_size: int, axis_name=None):
+        super().__init__(parent, origin)
+        self.axis_size = axis_size
+        self.axis_name = axis_name
+
+    def lift(self, value):
+        if isinstance(value, BatchTracer) and value._trace is self:
+            return value.value, value.batch_dim
+        if isinstance(value, Tracer):
+            check_alive(value)
+        return value, None
+
+    def process_primitive(self, primitive, args, params):
+        values, dims = zip(*map(self.lift, args)) if args else ((), ())
+        with set_current_trace(self.parent):
+            if all(d is None for d in dims):
+                return primitive.bind(*values, **params)
+            rule = primitive_batchers.get(primitive)
+            if rule is None:
+                raise NotImplementedError(
+                    f"batching rule for primitive {primitive.name!r} is not implemented (vmap)"
+                )
+            out, out_dims = rule(self.axis_size, values, dims, **params)
+        if primitive.multiple_results:
+            return [BatchTracer(self, v, d) for v, d in zip(out, out_dims)]
+        return BatchTracer(self, out, out_dims)
+
+
+def batch_flat(
+    fun: Callable, values: Sequence, dims: Sequence, axis_size: int, origin: str, axis_name=None
+):
+    """Run flat `fun` on batched values; return the flat outputs and their batch axes."""
+    trace = BatchTrace(current_trace(), origin, axis_size, axis_name)
+    try:
+        inputs = [BatchTracer(trace, v, d) if d is not None else v for v, d in zip(values, dims)]
+        with set_current_trace(trace):
+            outputs = fun(*inputs)
+        lifted = [trace.lift(out) for out in outputs]
+        return [v for v, _ in lifted], [d for _, d in lifted]
+    finally:
+        trace.invalidate()
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers for rules
+
+
+def move_axis(x, source: int | None, destination: int, axis_size: int):
+    """x with its batch axis moved to `destination` (broadcast in if it has none)."""
+    from funcgrad.lax.shapes import broadcast_in_dim, transpose
+
+    aval = get_aval(x)
+    if source is None:
+        shape = list(aval.shape)
+        shape.insert(destination, axis_size)
+        dims = [i for i in range(len(shape)) if i != destination]
+        return broadcast_in_dim(x, shape, dims)
+    if source == destination:
+        return x
+    order = [i for i in range(aval.ndim) if i != source]
+    order.insert(destination, source)
+    return transpose(x, order)
+
+
+def defvectorized(primitive) -> None:
+    """A unary primitive that acts elementwise: the batch axis just passes through."""
+
+    def rule(axis_size, values, dims, **params):
+        return primitive.bind(*values, **params), dims[0]
+
+    primitive_batchers[primitive] = rule
+
+
+def defbroadcasting(primitive, rank0_operands_broadcast: bool = True) -> None:
+    """An elementwise primitive of any arity: every batched operand gets its batch axis in
+    front; operands that then differ in rank are broadcast to the common shape. Unbatched
+    rank-0 operands stay scalars when the primitive broadcasts them itself."""
+
+    def rule(axis_size, values, dims, **params):
+        from funcgrad.lax.shapes import broadcast_in_dim
+
+        example_shapes = [
+            get_aval(v).shape if d is None else get_aval(v).shape[:d] + get_aval(v).shape[d + 1 :]
+            for v, d in zip(values, dims)
+        ]
+        shape = next((s for s in example_shapes if s), ())
+        operands = []
+        for value, dim, example in zip(values, dims, example_shapes):
+            if dim is None:
+                operands.append(value)  # rank-0 broadcasts; otherwise shapes already agree
+                continue
+            value = move_axis(value, dim, 0, axis_size)
+            if example != shape:
+                value = broadcast_in_dim(value, (axis_size, *shape), (0,))
+            operands.append(value)
+        full = (axis_size, *shape)
+        operands = [
+            broadcast_in_dim(v, full, tuple(range(1, len(s) + 1)))
+            if d is None and (s or not rank0_operands_broadcast)
+            else v
+            for v, d, s in zip(operands, dims, example_shapes)
+        ]
+        out = primitive.bind(*operands, **params)
+        if primitive.multiple_results:
+            return out, [0] * len(out)
+        return out, 0
+
+    primitive_batchers[primitive] = rule
+
+
+def defreduction(primitive, axes_param: str = "axes") -> None:
+    """A primitive of one operand with an axes (or axis) parameter: put the batch axis in
+    front and shift the parameter past it."""
+
+    def rule(axis_size, values, dims, **params):
+        (value,), (dim,) = values, dims
+        value = move_axis(value, dim, 0, axis_size)
+        param = params[axes_param]
+        shifted = tuple(a + 1 for a in param) if isinstance(param, tuple) else param + 1
+        out = primitive.bind(value, **{**params, axes_param: shifted})
+        if primitive.multiple_results:
+            return out, [0] * len(out)
+        return out, 0
+
+    primitive_batchers[primitive] = rule
+
+
+def defcall(primitive) -> None:
+    """A call primitive (param `call_jaxpr`) is batched by batching its body in place."""
+    from funcgrad.core.jaxpr import eval_jaxpr
+
+    def rule(axis_size, values, dims, *, call_jaxpr, **params):
+        def body(*args):
+            return eval_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, *args)
+
+        return batch_flat(body, values, dims, axis_size, primitive.name)
+
+    primitive_batchers[primitive] = rule
