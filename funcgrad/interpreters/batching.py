@@ -16,6 +16,7 @@ from funcgrad.core.trace import Trace, Tracer, check_alive, current_trace, set_c
 
 __all__ = [
     "primitive_batchers",
+    "collective_rules",
     "batch_flat",
     "move_axis",
     "defvectorized",
@@ -25,6 +26,13 @@ __all__ = [
 ]
 
 primitive_batchers: dict = {}
+
+# Collectives (psum, all_gather, axis_index, ...) act on a named vmap axis, so their rules
+# get the trace itself, to compare its `axis_name`: `rule(trace, values, dims, **params)
+# -> (out, out_dim)`, called with the parent trace current. They are consulted before the
+# shortcut for unbatched operands: a psum of a shared value still sums over the axis, and
+# axis_index has no operands at all.
+collective_rules: dict = {}
 
 
 class BatchTracer(Tracer):
@@ -60,14 +68,18 @@ class BatchTrace(Trace):
     def process_primitive(self, primitive, args, params):
         values, dims = zip(*map(self.lift, args)) if args else ((), ())
         with set_current_trace(self.parent):
-            if all(d is None for d in dims):
+            collective = collective_rules.get(primitive)
+            if collective is not None:
+                out, out_dims = collective(self, values, dims, **params)
+            elif all(d is None for d in dims):
                 return primitive.bind(*values, **params)
-            rule = primitive_batchers.get(primitive)
-            if rule is None:
-                raise NotImplementedError(
-                    f"batching rule for primitive {primitive.name!r} is not implemented (vmap)"
-                )
-            out, out_dims = rule(self.axis_size, values, dims, **params)
+            else:
+                rule = primitive_batchers.get(primitive)
+                if rule is None:
+                    raise NotImplementedError(
+                        f"batching rule for primitive {primitive.name!r} is not implemented (vmap)"
+                    )
+                out, out_dims = rule(self.axis_size, values, dims, **params)
         if primitive.multiple_results:
             return [BatchTracer(self, v, d) for v, d in zip(out, out_dims)]
         return BatchTracer(self, out, out_dims)

@@ -5,6 +5,7 @@ re-exports the public wrappers.
 """
 
 from funcgrad.lax import linalg
+from funcgrad.lax.collectives import all_gather, axis_index, pmax, pmean, pmin, psum
 from funcgrad.lax.control_flow import closed_call
 from funcgrad.lax.elementwise import (
     RoundingMethod,
@@ -128,6 +129,7 @@ __all__ = [
     "acos",
     "acosh",
     "add",
+    "all_gather",
     "argmax",
     "argmin",
     "asin",
@@ -135,6 +137,7 @@ __all__ = [
     "atan",
     "atan2",
     "atanh",
+    "axis_index",
     "bitcast_convert_type",
     "bitwise_and",
     "bitwise_not",
@@ -191,9 +194,13 @@ __all__ = [
     "neg",
     "nextafter",
     "pad",
+    "pmax",
+    "pmean",
+    "pmin",
     "polygamma",
     "population_count",
     "pow",
+    "psum",
     "real",
     "reduce_and",
     "reduce_max",

@@ -24,7 +24,7 @@ import numpy as np
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval, is_python_scalar
 from funcgrad.core.primitive import Primitive
-from funcgrad.interpreters import ad
+from funcgrad.interpreters import ad, batching
 from funcgrad.lax import shapes
 from funcgrad.lax.elementwise import add, convert_element_type, div, eq, lt, mul, ne, select, sub
 from funcgrad.lax.elementwise import max as maximum
@@ -926,3 +926,155 @@ ad.primitive_jvps[dynamic_slice_p] = _linear_jvp(dynamic_slice_p, (0,))
 ad.primitive_transposes[dynamic_slice_p] = _dynamic_slice_transpose
 ad.primitive_jvps[dynamic_update_slice_p] = _linear_jvp(dynamic_update_slice_p, (0, 1))
 ad.primitive_transposes[dynamic_update_slice_p] = _dynamic_update_slice_transpose
+
+
+# ---------------------------------------------------------------------------------------
+# Batching. Every batch axis goes in front and every dimension number shifts past it;
+# the new axis 0 then plays one of three roles, so no rule loops over the batch:
+# - operand and indices both batched: a batching dim pair (operand_batching_dims with
+#   start_indices_batching_dims / scatter_indices_batching_dims);
+# - only the operand batched: an offset (window) dim of full size, whose start is 0;
+# - only the indices batched (gather): one more batch axis of the indices.
+# A scatter's output is operand-shaped, so the operand and the updates are broadcast when
+# they lack the batch axis. dynamic_slice and dynamic_update_slice with batched starts
+# become a CLIP gather or scatter of one index vector per example: CLIP clamps each
+# window into bounds exactly as the dynamic slices clamp their starts.
+
+
+def _shifted(dims) -> tuple[int, ...]:
+    return tuple(d + 1 for d in dims)
+
+
+def _gather_batch(axis_size, values, dims, *, dimension_numbers, slice_sizes, **params):
+    (operand, indices), (operand_dim, indices_dim) = values, dims
+    numbers = dimension_numbers
+    if indices_dim is None:
+        numbers = GatherDimensionNumbers(
+            offset_dims=(0, *_shifted(numbers.offset_dims)),
+            collapsed_slice_dims=_shifted(numbers.collapsed_slice_dims),
+            start_index_map=_shifted(numbers.start_index_map),
+            operand_batching_dims=_shifted(numbers.operand_batching_dims),
+            start_indices_batching_dims=numbers.start_indices_batching_dims,
+        )
+        slice_sizes = (axis_size, *slice_sizes)
+    elif operand_dim is None:
+        numbers = numbers._replace(
+            offset_dims=_shifted(numbers.offset_dims),
+            start_indices_batching_dims=_shifted(numbers.start_indices_batching_dims),
+        )
+    else:
+        numbers = GatherDimensionNumbers(
+            offset_dims=_shifted(numbers.offset_dims),
+            collapsed_slice_dims=_shifted(numbers.collapsed_slice_dims),
+            start_index_map=_shifted(numbers.start_index_map),
+            operand_batching_dims=(0, *_shifted(numbers.operand_batching_dims)),
+            start_indices_batching_dims=(0, *_shifted(numbers.start_indices_batching_dims)),
+        )
+        slice_sizes = (1, *slice_sizes)
+    if operand_dim is not None:
+        operand = batching.move_axis(operand, operand_dim, 0, axis_size)
+    if indices_dim is not None:
+        indices = batching.move_axis(indices, indices_dim, 0, axis_size)
+    out = gather_p.bind(
+        operand, indices, dimension_numbers=numbers, slice_sizes=slice_sizes, **params
+    )
+    return out, 0
+
+
+def _scatter_batch(primitive: Primitive):
+    def rule(axis_size, values, dims, *, dimension_numbers, **params):
+        (operand, indices, updates), (_, indices_dim, _) = values, dims
+        operand, updates = (
+            batching.move_axis(v, d, 0, axis_size)
+            for v, d in ((operand, dims[0]), (updates, dims[2]))
+        )
+        numbers = dimension_numbers
+        if indices_dim is None:
+            numbers = ScatterDimensionNumbers(
+                update_window_dims=(0, *_shifted(numbers.update_window_dims)),
+                inserted_window_dims=_shifted(numbers.inserted_window_dims),
+                scatter_dims_to_operand_dims=_shifted(numbers.scatter_dims_to_operand_dims),
+                operand_batching_dims=_shifted(numbers.operand_batching_dims),
+                scatter_indices_batching_dims=numbers.scatter_indices_batching_dims,
+            )
+        else:
+            indices = batching.move_axis(indices, indices_dim, 0, axis_size)
+            numbers = ScatterDimensionNumbers(
+                update_window_dims=_shifted(numbers.update_window_dims),
+                inserted_window_dims=_shifted(numbers.inserted_window_dims),
+                scatter_dims_to_operand_dims=_shifted(numbers.scatter_dims_to_operand_dims),
+                operand_batching_dims=(0, *_shifted(numbers.operand_batching_dims)),
+                scatter_indices_batching_dims=(
+                    0,
+                    *_shifted(numbers.scatter_indices_batching_dims),
+                ),
+            )
+        return primitive.bind(operand, indices, updates, dimension_numbers=numbers, **params), 0
+
+    return rule
+
+
+def _stacked_starts(axis_size, starts, dims):
+    """Scalar starts (some batched) as one (axis_size, len(starts)) index array."""
+    common = np.result_type(*(get_aval(s).dtype for s in starts))
+    columns = []
+    for start, dim in zip(starts, dims):
+        if get_aval(start).dtype != common:
+            start = convert_element_type(start, common)
+        column = batching.move_axis(start, dim, 0, axis_size)
+        columns.append(shapes.broadcast_in_dim(column, (axis_size, 1), (0,)))
+    return columns[0] if len(columns) == 1 else shapes.concatenate(columns, 1)
+
+
+def _one_window_numbers(ndim: int) -> tuple[tuple[int, ...], ...]:
+    # One index vector per example naming every axis; the output or update is the window.
+    return tuple(range(ndim)), (), tuple(range(ndim))
+
+
+def _dynamic_slice_batch(axis_size, values, dims, *, slice_sizes):
+    (operand, *starts), (operand_dim, *start_dims) = values, dims
+    if all(d is None for d in start_dims):
+        operand = batching.move_axis(operand, operand_dim, 0, axis_size)
+        zero = scalar_array(0, get_aval(starts[0]).dtype if starts else np.dtype(np.int32), False)
+        out = dynamic_slice_p.bind(operand, zero, *starts, slice_sizes=(axis_size, *slice_sizes))
+        return out, 0
+    indices = _stacked_starts(axis_size, starts, start_dims)
+    return _gather_batch(
+        axis_size,
+        (operand, indices),
+        (operand_dim, 0),
+        dimension_numbers=GatherDimensionNumbers(*_one_window_numbers(len(starts))),
+        slice_sizes=tuple(slice_sizes),
+        indices_are_sorted=True,
+        unique_indices=True,
+        mode=GatherScatterMode.CLIP,
+        fill_value=None,
+    )
+
+
+def _dynamic_update_slice_batch(axis_size, values, dims):
+    (operand, update, *starts), (operand_dim, update_dim, *start_dims) = values, dims
+    if all(d is None for d in start_dims):
+        operand = batching.move_axis(operand, operand_dim, 0, axis_size)
+        update = batching.move_axis(update, update_dim, 0, axis_size)
+        zero = scalar_array(0, get_aval(starts[0]).dtype if starts else np.dtype(np.int32), False)
+        return dynamic_update_slice_p.bind(operand, update, zero, *starts), 0
+    indices = _stacked_starts(axis_size, starts, start_dims)
+    return _scatter_batch(scatter_p)(
+        axis_size,
+        (operand, indices, update),
+        (operand_dim, 0, update_dim),
+        dimension_numbers=ScatterDimensionNumbers(*_one_window_numbers(len(starts))),
+        indices_are_sorted=True,
+        unique_indices=True,
+        mode=GatherScatterMode.CLIP,
+    )
+
+
+batching.primitive_batchers[gather_p] = _gather_batch
+batching.primitive_batchers.update(
+    (primitive, _scatter_batch(primitive))
+    for primitive in (scatter_p, scatter_add_p, scatter_mul_p, scatter_min_p, scatter_max_p)
+)
+batching.primitive_batchers[dynamic_slice_p] = _dynamic_slice_batch
+batching.primitive_batchers[dynamic_update_slice_p] = _dynamic_update_slice_batch

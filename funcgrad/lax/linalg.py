@@ -898,3 +898,21 @@ def _dot_general_batch(
 
 
 batching.primitive_batchers[dot_general_p] = _dot_general_batch
+
+
+def _batch_in_front(primitive):
+    """A factorization of the last two axes: the batch axis goes in front, as one more
+    leading batch axis (operands without it are broadcast to carry it too)."""
+
+    def rule(axis_size, values, dims, **params):
+        operands = [batching.move_axis(v, d, 0, axis_size) for v, d in zip(values, dims)]
+        out = primitive.bind(*operands, **params)
+        if primitive.multiple_results:
+            return out, [0] * len(out)
+        return out, 0
+
+    return rule
+
+
+for _factorization in (cholesky_p, triangular_solve_p, lu_p, qr_p, svd_p, eigh_p):
+    batching.primitive_batchers[_factorization] = _batch_in_front(_factorization)
