@@ -16,7 +16,7 @@ from funcgrad.core.trace import Trace, Tracer, check_alive, current_trace, set_c
 
 __all__ = [
     "primitive_batchers",
-    "collective_rules",
+    "trace_rules",
     "batch_flat",
     "move_axis",
     "defvectorized",
@@ -27,12 +27,12 @@ __all__ = [
 
 primitive_batchers: dict = {}
 
-# Collectives (psum, all_gather, axis_index, ...) act on a named vmap axis, so their rules
-# get the trace itself, to compare its `axis_name`: `rule(trace, values, dims, **params)
-# -> (out, out_dim)`, called with the parent trace current. They are consulted before the
-# shortcut for unbatched operands: a psum of a shared value still sums over the axis, and
-# axis_index has no operands at all.
-collective_rules: dict = {}
+# Rules that need the trace itself: collectives (psum, all_gather, axis_index, ...) compare
+# its `axis_name`, and call primitives run their body on it, so that collectives inside a
+# call still see the named axis. `rule(trace, values, dims, **params) -> (out, out_dim)`,
+# called with the parent trace current, before the shortcut for unbatched operands: a psum
+# of a shared value still sums over the axis, and axis_index has no operands at all.
+trace_rules: dict = {}
 
 
 class BatchTracer(Tracer):
@@ -68,9 +68,9 @@ class BatchTrace(Trace):
     def process_primitive(self, primitive, args, params):
         values, dims = zip(*map(self.lift, args)) if args else ((), ())
         with set_current_trace(self.parent):
-            collective = collective_rules.get(primitive)
-            if collective is not None:
-                out, out_dims = collective(self, values, dims, **params)
+            trace_rule = trace_rules.get(primitive)
+            if trace_rule is not None:
+                out, out_dims = trace_rule(self, values, dims, **params)
             elif all(d is None for d in dims):
                 return primitive.bind(*values, **params)
             else:
@@ -185,13 +185,15 @@ def defreduction(primitive, axes_param: str = "axes") -> None:
 
 
 def defcall(primitive) -> None:
-    """A call primitive (param `call_jaxpr`) is batched by batching its body in place."""
+    """A call primitive (param `call_jaxpr`) is batched by running its body on this very
+    trace, as if the call were inlined."""
     from funcgrad.core.jaxpr import eval_jaxpr
 
-    def rule(axis_size, values, dims, *, call_jaxpr, **params):
-        def body(*args):
-            return eval_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, *args)
+    def rule(trace, values, dims, *, call_jaxpr, **params):
+        args = [v if d is None else BatchTracer(trace, v, d) for v, d in zip(values, dims)]
+        with set_current_trace(trace):
+            outs = eval_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, *args)
+        lifted = [trace.lift(out) for out in outs]
+        return [v for v, _ in lifted], [d for _, d in lifted]
 
-        return batch_flat(body, values, dims, axis_size, primitive.name)
-
-    primitive_batchers[primitive] = rule
+    trace_rules[primitive] = rule

@@ -4,7 +4,7 @@
 the values of every example along it (a sum, a mean, a gather, ...), which is how
 data-parallel code is written. Each collective is a primitive with an `axis_name` param
 (a tuple of names). Its abstract eval gives the per-example aval; its batching rule (in
-`batching.collective_rules`, which sees the trace) reduces over the batch axis when the
+`batching.trace_rules`, which sees the trace) reduces over the batch axis when the
 trace's name is among `axis_name`, and otherwise hands the primitive on to the enclosing
 trace unchanged. A name that no enclosing vmap binds is a NameError at the user's line.
 """
@@ -96,7 +96,7 @@ def _reducing_collective(name: str, reduce_batch, reduce_shared):
             out = primitive.bind(out, axis_name=rest)
         return out, None
 
-    batching.collective_rules[primitive] = rule
+    batching.trace_rules[primitive] = rule
     return primitive
 
 
@@ -229,7 +229,7 @@ def _all_gather_collective(trace, values, dims, *, axis_name, axis_size, axis, t
     return out, None
 
 
-batching.collective_rules[all_gather_p] = _all_gather_collective
+batching.trace_rules[all_gather_p] = _all_gather_collective
 
 
 def _all_gather_transpose(ct, x, *, axis_name, axis_size, axis, tiled):
@@ -295,7 +295,7 @@ def _axis_index_collective(trace, values, dims, *, axis_name):
     return shapes.iota(_I32, trace.axis_size), 0
 
 
-batching.collective_rules[axis_index_p] = _axis_index_collective
+batching.trace_rules[axis_index_p] = _axis_index_collective
 ad.defjvp_zero(axis_index_p)
 
 

@@ -229,3 +229,17 @@ def test_pmax_pmin_gradients_go_to_the_extremum():
     spread = lambda c: lambda x: fg.vmap(lambda v: c(v, "i"), axis_name="i")(x).sum()  # noqa: E731
     close(fg.grad(spread(lax.pmax))(x), [0.0, 2.0, 0.0, 2.0])
     close(fg.grad(spread(lax.pmin))(x), [4.0, 0.0, 0.0, 0.0])
+
+
+def test_collective_inside_a_call_under_vmap():
+    import funcgrad as fg_
+    from funcgrad import lax as lax_
+
+    def f(x):
+        # The call's body holds the psum; under vmap the body runs on the named trace.
+        body = fg_.make_jaxpr(lambda v: v / lax_.psum(v, "i"))(x)
+        (out,) = lax_.closed_call(body, x)
+        return out
+
+    x = np.arange(1, 5, dtype=np.float32)
+    np.testing.assert_allclose(fg_.vmap(f, axis_name="i")(x), x / x.sum(), rtol=1e-6)

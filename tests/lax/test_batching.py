@@ -96,7 +96,7 @@ def test_batching_registry():
         "from funcgrad.interpreters import batching\n"
         "print(json.dumps(sorted(n for n, p in all_primitives().items()\n"
         "                        if p not in batching.primitive_batchers\n"
-        "                        and p not in batching.collective_rules)))\n"
+        "                        and p not in batching.trace_rules)))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
