@@ -30,7 +30,11 @@ OPS = [
     *records_indexing.RECORDS,
     *records_sorting.RECORDS,
 ]
-BATCHED = [r for r in OPS if r.primitive in {p.name for p in batching.primitive_batchers}]
+BATCHED = [
+    r
+    for r in OPS
+    if r.primitive in {p.name for p in [*batching.primitive_batchers, *batching.trace_rules]}
+]
 BATCH = 3
 
 # Primitives whose batching rules are still to come (the vmap issue is open): the registry
