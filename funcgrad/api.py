@@ -542,26 +542,28 @@ def grad(fun: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False)
     return grad_fun
 
 
-def _basis(aval: ShapedArray, k: int | None) -> np.ndarray:
-    """Zeros of `aval`, with a one at flat position k (none when k is None)."""
-    basis = np.zeros(aval.size, aval.dtype)
-    if k is not None:
-        basis[k] = 1
-    return basis.reshape(aval.shape)
+def _standard_basis(avals: Sequence[ShapedArray]) -> list[np.ndarray]:
+    """For leaves of the given avals, the rows of one identity matrix over all their
+    elements, split by leaf: leaf i gets shape (total elements, *aval_i.shape)."""
+    total = sum(a.size for a in avals)
+    rows, offset = [], 0
+    for aval in avals:
+        block = np.zeros((total, aval.size), aval.dtype)
+        block[offset : offset + aval.size] = np.eye(aval.size, dtype=aval.dtype)
+        rows.append(block.reshape((total, *aval.shape)))
+        offset += aval.size
+    return rows
 
 
 def _jacobian(fun: Callable, argnums, has_aux: bool, forward: bool):
-    """Jacobian by one jvp per input element (forward) or one vjp per output element.
-
-    The columns are computed in a Python loop for now; vmap will batch them.
-    """
+    """Jacobian by vmap of jvp over the input basis (forward) or of vjp over the output
+    basis (reverse)."""
     transform = "jacfwd" if forward else "jacrev"
 
     @functools.wraps(fun)
     @api_boundary
     def jacobian(*args, **kwargs):
-        from funcgrad.numpy.creation import zeros
-        from funcgrad.numpy.shape_ops import reshape, stack
+        from funcgrad.numpy.shape_ops import moveaxis, reshape
 
         nums = _argnums_tuple(fun, argnums, len(args), transform)
         flat_in, in_tree = tree_flatten(tuple(args[n] for n in nums))
@@ -579,31 +581,26 @@ def _jacobian(fun: Callable, argnums, has_aux: bool, forward: bool):
                 full[n] = value
             return fun(*full, **kwargs)
 
-        def block(pieces, axis, out_shape, in_shape):
-            if not pieces:
-                return zeros((*out_shape, *in_shape))
-            return reshape(stack(pieces, axis=axis), (*out_shape, *in_shape))
-
         if forward:
+
+            def push(*tangents):
+                return tree_leaves(jvp(flat_fun, tuple(flat_in), tangents, has_aux=has_aux)[1])
+
             out = flat_fun(*flat_in)
             aux = None
             if has_aux:
                 out, aux = _check_aux_pair(transform, fun, out)
             out_leaves, out_tree = tree_flatten(out)
-
-            def column(i, k):
-                tangents = tuple(_basis(a, k if m == i else None) for m, a in enumerate(in_avals))
-                tangent_out = jvp(flat_fun, tuple(flat_in), tangents, has_aux=has_aux)[1]
-                return tree_leaves(tangent_out)
-
-            columns = [[column(i, k) for k in range(a.size)] for i, a in enumerate(in_avals)]
-            blocks = [
-                [
-                    block([c[j] for c in columns[i]], -1, np.shape(o), a.shape)
-                    for i, a in enumerate(in_avals)
-                ]
-                for j, o in enumerate(out_leaves)
-            ]
+            out_avals = [get_aval(o) for o in out_leaves]
+            columns = vmap(push)(*_standard_basis(in_avals))  # per output: (N_in, *out)
+            blocks, offset = [], 0
+            for aval in in_avals:
+                part = [moveaxis(c[offset : offset + aval.size], 0, -1) for c in columns]
+                blocks.append(
+                    [reshape(p, (*o.shape, *aval.shape)) for p, o in zip(part, out_avals)]
+                )
+                offset += aval.size
+            blocks = [[blocks[i][j] for i in range(len(in_avals))] for j in range(len(out_avals))]
         else:
             result = vjp(flat_fun, *flat_in, has_aux=has_aux)
             out, pullback = result[0], result[1]
@@ -611,18 +608,19 @@ def _jacobian(fun: Callable, argnums, has_aux: bool, forward: bool):
             out_leaves, out_tree = tree_flatten(out)
             out_avals = [get_aval(o) for o in out_leaves]
 
-            def row(j, k):
-                cts = [_basis(a, k if m == j else None) for m, a in enumerate(out_avals)]
-                return list(pullback(tree_unflatten(out_tree, cts)))
+            def pull(*cotangents):
+                return list(pullback(tree_unflatten(out_tree, list(cotangents))))
 
-            rows = [[row(j, k) for k in range(a.size)] for j, a in enumerate(out_avals)]
-            blocks = [
-                [
-                    block([r[i] for r in rows[j]], 0, out_avals[j].shape, a.shape)
-                    for i, a in enumerate(in_avals)
-                ]
-                for j in range(len(out_leaves))
-            ]
+            rows = vmap(pull)(*_standard_basis(out_avals))  # per input: (N_out, *in)
+            blocks, offset = [], 0
+            for aval in out_avals:
+                blocks.append(
+                    [
+                        reshape(r[offset : offset + aval.size], (*aval.shape, *a.shape))
+                        for r, a in zip(rows, in_avals)
+                    ]
+                )
+                offset += aval.size
         per_output = []
         for pieces in blocks:
             structured = tree_unflatten(in_tree, pieces)
