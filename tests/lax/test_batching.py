@@ -17,6 +17,8 @@ import records_linalg
 import records_reductions
 import records_shapes
 import records_sorting
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import funcgrad as fg
 from funcgrad.interpreters import batching
@@ -59,18 +61,20 @@ def _shape_for(record):
 
 
 @pytest.mark.parametrize("record", BATCHED, ids=[r.label for r in BATCHED])
-def test_vmap_matches_a_loop(record):
+@settings(max_examples=4, deadline=None, database=None)
+@given(data=st.data())
+def test_vmap_matches_a_loop(record, data):
     seed = zlib.crc32(record.label.encode())
-    rng = np.random.default_rng(seed)
     dtype = record.dtypes[0]
     shape = _shape_for(record)
     examples = [
         record.make_inputs(np.random.default_rng(seed + i), shape, dtype) for i in range(BATCH)
     ]
     n = len(examples[0])
-    # Random in_axes per operand: None (shared) or any axis, at least one mapped.
+    # in_axes drawn per operand: None (shared) or any axis, negative ones too; at least
+    # one operand mapped.
     axes = [
-        None if rng.random() < 0.3 else int(rng.integers(0, np.ndim(examples[0][k]) + 1))
+        data.draw(st.none() | st.integers(-np.ndim(examples[0][k]) - 1, np.ndim(examples[0][k])))
         for k in range(n)
     ]
     if all(a is None for a in axes):
