@@ -23,6 +23,8 @@ __all__ = [
     "defbroadcasting",
     "defreduction",
     "defcall",
+    "batch_jaxpr",
+    "batch_all_at_front",
 ]
 
 primitive_batchers: dict = {}
@@ -197,3 +199,33 @@ def defcall(primitive) -> None:
         return [v for v, _ in lifted], [d for _, d in lifted]
 
     trace_rules[primitive] = rule
+
+
+def batch_all_at_front(values, dims, axis_size: int) -> list:
+    """Every value with its batch axis first (unbatched ones broadcast)."""
+    return [move_axis(v, d, 0, axis_size) for v, d in zip(values, dims)]
+
+
+def batch_jaxpr(call_jaxpr, axis_size: int, axis_name=None):
+    """The body vmapped over a leading axis of every input, every output batched at 0:
+    (the hoisted jaxpr, the constants it takes first). Call primitives that must stay one
+    equation (to keep custom rules or rematerialization) are batched this way."""
+    from funcgrad.core.jaxpr import eval_jaxpr, hoist_consts
+    from funcgrad.interpreters.partial_eval import trace_to_jaxpr
+
+    in_avals = [
+        ShapedArray((axis_size, *a.shape), a.dtype, a.weak_type) for a in call_jaxpr.in_avals
+    ]
+
+    def batched(*args):
+        outs, dims = batch_flat(
+            lambda *a: eval_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, *a),
+            args,
+            [0] * len(args),
+            axis_size,
+            "batched call",
+            axis_name,
+        )
+        return [move_axis(o, d, 0, axis_size) for o, d in zip(outs, dims)]
+
+    return hoist_consts(trace_to_jaxpr(batched, in_avals, "batched call"))

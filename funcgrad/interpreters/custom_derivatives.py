@@ -277,5 +277,32 @@ class custom_vjp:
 
 
 # Under vmap a call is batched by batching its body in place.
-batching.defcall(custom_jvp_call_p)
+
+
+def _custom_jvp_call_batch(trace, values, dims, *, call_jaxpr, jvp_rule, num_consts):
+    """One custom_jvp_call of the batched body, whose rule is the user's rule vmapped: the
+    custom derivative survives vmap, so grad(vmap(f)) still uses it."""
+    from funcgrad.api import vmap
+
+    size, name = trace.axis_size, trace.axis_name
+    operands = batching.batch_all_at_front(values, dims, size)
+    body, consts = batching.batch_jaxpr(call_jaxpr, size, name)
+
+    def batched_rule(primals, tangents):
+        out, tangent_out = vmap(lambda p, t: tuple(jvp_rule(p, t)), axis_name=name)(
+            list(primals), list(tangents)
+        )
+        return list(out), list(tangent_out)
+
+    outs = custom_jvp_call_p.bind(
+        *consts,
+        *operands,
+        call_jaxpr=body,
+        jvp_rule=batched_rule,
+        num_consts=len(consts) + num_consts,
+    )
+    return outs, [0] * len(outs)
+
+
+batching.trace_rules[custom_jvp_call_p] = _custom_jvp_call_batch
 batching.defcall(custom_vjp_call_p)

@@ -154,4 +154,16 @@ def checkpoint(
 remat = checkpoint
 
 # Under vmap a call is batched by batching its body in place.
-batching.defcall(remat_call_p)
+
+
+def _remat_batch(trace, values, dims, *, call_jaxpr, num_primals):
+    """One remat_call of the batched body, so rematerialization survives vmap."""
+    operands = batching.batch_all_at_front(values, dims, trace.axis_size)
+    body, consts = batching.batch_jaxpr(call_jaxpr, trace.axis_size, trace.axis_name)
+    outs = remat_call_p.bind(
+        *consts, *operands, call_jaxpr=body, num_primals=len(consts) + num_primals
+    )
+    return outs, [0] * len(outs)
+
+
+batching.trace_rules[remat_call_p] = _remat_batch

@@ -142,3 +142,11 @@ def test_bad_bwd_output_is_reported():
     f.defvjp(lambda x, y: (x * y, None), lambda res, g: g)
     with pytest.raises(TypeError, match="one cotangent per primal argument"):
         fg.grad(f)(np.float32(1.0), np.float32(2.0))
+
+
+def test_custom_jvp_rule_survives_vmap():
+    x = np.linspace(0.1, 0.9, 4).astype(np.float32)
+    np.testing.assert_allclose(fg.vmap(scaled_sin)(x), np.sin(x), rtol=1e-6)
+    # grad outside the vmap still uses the rule (3 * t), not sin's derivative.
+    np.testing.assert_array_equal(fg.grad(lambda v: fg.vmap(scaled_sin)(v).sum())(x), 3.0)
+    np.testing.assert_array_equal(fg.vmap(fg.grad(scaled_sin))(x), 3.0)

@@ -46,3 +46,17 @@ def test_per_layer_checkpoint_under_second_order():
     t = np.tanh(0.15)
     # d2/dw2 tanh(0.5 w) = 0.25 * (-2 t (1 - t^2))
     np.testing.assert_allclose(second, 0.25 * (-2 * t * (1 - t * t)), rtol=1e-5)
+
+
+def test_checkpoint_under_vmap_keeps_values_and_gradients():
+    x = rng.normal(size=(3, 4)).astype(np.float32)
+
+    def f(v):
+        return jnp.sin(jnp.cos(v)).sum()
+
+    plain = fg.grad(lambda v: fg.vmap(f)(v).sum())(x)
+    remat = fg.grad(lambda v: fg.vmap(fg.checkpoint(f))(v).sum())(x)
+    np.testing.assert_allclose(remat, plain, rtol=1e-6)
+    np.testing.assert_allclose(fg.vmap(fg.grad(fg.checkpoint(f)))(x), plain, rtol=1e-6)
+    closed = fg.make_jaxpr(lambda v: fg.vmap(fg.checkpoint(f))(v))(x)
+    assert [e.primitive.name for e in closed.eqns] == ["remat_call"]
