@@ -305,4 +305,40 @@ def _custom_jvp_call_batch(trace, values, dims, *, call_jaxpr, jvp_rule, num_con
 
 
 batching.trace_rules[custom_jvp_call_p] = _custom_jvp_call_batch
-batching.defcall(custom_vjp_call_p)
+
+
+def _custom_vjp_call_batch(trace, values, dims, *, call_jaxpr, fwd_rule, num_consts):
+    """One custom_vjp_call of the batched body, with fwd and bwd vmapped."""
+    from funcgrad.api import vmap
+
+    size, name = trace.axis_size, trace.axis_name
+    operands = batching.batch_all_at_front(values, dims, size)
+    body, consts = batching.batch_jaxpr(call_jaxpr, size, name)
+
+    def batched_fwd(flat_primals):
+        static = {}
+
+        def one_example(primals):
+            out, residuals, residual_tree, bwd, in_tree = fwd_rule(primals)
+            static.update(residual_tree=residual_tree, bwd=bwd, in_tree=in_tree)
+            return out, residuals
+
+        out, residuals = vmap(one_example, axis_name=name)(list(flat_primals))
+        bwd = static["bwd"]
+
+        def batched_bwd(residual_values, cotangents):
+            return vmap(bwd, axis_name=name)(residual_values, cotangents)
+
+        return list(out), list(residuals), static["residual_tree"], batched_bwd, static["in_tree"]
+
+    outs = custom_vjp_call_p.bind(
+        *consts,
+        *operands,
+        call_jaxpr=body,
+        fwd_rule=batched_fwd,
+        num_consts=len(consts) + num_consts,
+    )
+    return outs, [0] * len(outs)
+
+
+batching.trace_rules[custom_vjp_call_p] = _custom_vjp_call_batch

@@ -150,3 +150,14 @@ def test_custom_jvp_rule_survives_vmap():
     # grad outside the vmap still uses the rule (3 * t), not sin's derivative.
     np.testing.assert_array_equal(fg.grad(lambda v: fg.vmap(scaled_sin)(v).sum())(x), 3.0)
     np.testing.assert_array_equal(fg.vmap(fg.grad(scaled_sin))(x), 3.0)
+
+
+def test_custom_vjp_bwd_survives_vmap():
+    x = np.asarray([0.5, 2.0, -3.0], np.float32)
+    np.testing.assert_array_equal(fg.vmap(clip_gradient)(x), x)
+    g = fg.grad(lambda v: (5.0 * fg.vmap(clip_gradient)(v)).sum())(x)
+    np.testing.assert_array_equal(g, [1.0, 1.0, 1.0])  # bwd clips 5 to 1 per example
+    np.testing.assert_array_equal(fg.vmap(fg.grad(lambda v: 5.0 * clip_gradient(v)))(x), 1.0)
+    gx, gy = fg.grad(lambda a, b: fg.vmap(product)(a, b).sum(), argnums=(0, 1))(x, x + 1)
+    np.testing.assert_allclose(gx, 2.0 * (x + 1), rtol=1e-6)
+    np.testing.assert_allclose(gy, x, rtol=1e-6)
