@@ -3,6 +3,8 @@ in_axes/out_axes forms, and the error paths."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import funcgrad as fg
 import funcgrad.numpy as jnp
@@ -83,7 +85,21 @@ COMPOSITES = [
 
 
 @pytest.mark.parametrize("name, fun, in_axes, args", COMPOSITES, ids=[c[0] for c in COMPOSITES])
-def test_vmap_matches_a_loop(name, fun, in_axes, args):
+@settings(max_examples=5, deadline=None, database=None)
+@given(data=st.data())
+def test_vmap_matches_a_loop(name, fun, in_axes, args, data):
+    # Move each mapped argument's batch axis to a position hypothesis picks (negative too).
+    moved_args, moved_axes = [], []
+    for arg, axis in zip(args, in_axes):
+        if axis is None:
+            moved_args.append(arg)
+            moved_axes.append(None)
+            continue
+        ndim = np.ndim(arg)
+        target = data.draw(st.integers(-ndim, ndim - 1))
+        moved_args.append(np.moveaxis(arg, axis, target))
+        moved_axes.append(target)
+    in_axes, args = tuple(moved_axes), tuple(moved_args)
     got = fg.vmap(fun, in_axes=in_axes)(*args)
     want = loop(fun, in_axes, args)
     for g, w in zip(fg.tree.leaves(got), fg.tree.leaves(want)):
