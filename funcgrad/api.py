@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from funcgrad.compiler.jit import jit
 from funcgrad.compiler.passes.dce import dce_jaxpr
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval, is_python_scalar
@@ -47,6 +48,7 @@ __all__ = [
     "checkpoint",
     "remat",
     "vmap",
+    "jit",
 ]
 
 

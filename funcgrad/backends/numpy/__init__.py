@@ -1,0 +1,1 @@
+"""The NumPy backend: the reference every other backend is tested against."""

@@ -1,0 +1,130 @@
+"""jit, first slice: compiled results equal eager ones, one trace per signature, static
+arguments, composition with grad/vmap/make_jaxpr/jit, disable_jit, and the errors."""
+
+import numpy as np
+import pytest
+
+import funcgrad as fg
+import funcgrad.numpy as jnp
+from funcgrad import config, lax
+
+rng = np.random.default_rng(11)
+
+
+def f32(*shape):
+    return rng.normal(size=shape).astype(np.float32)
+
+
+def _mlp(p, x):
+    return jnp.tanh(x @ p["w"] + p["b"]).sum(axis=-1)
+
+
+PROGRAMS = [
+    ("elementwise", lambda x, y: jnp.sin(x) * y + 1.0, (f32(4), f32(4))),
+    ("broadcast and reduce", lambda x, y: (x[:, None] * y).max(axis=0), (f32(3), f32(3, 5))),
+    ("mlp pytree", _mlp, ({"w": f32(3, 4), "b": f32(4)}, f32(2, 3))),
+    ("indexing", lambda x, i: x[i] + x.at[i].add(1.0).sum(), (f32(5), np.int32(2))),
+    ("sort and cumsum", lambda x: jnp.cumsum(jnp.sort(x)), (f32(6),)),
+    ("linalg", lambda a: jnp.linalg.solve(a @ a.T + 3 * jnp.eye(3), jnp.ones(3)), (f32(3, 3),)),
+    ("multiple outputs", lambda x: (x.sum(), {"m": x.mean(), "s": x.std()}), (f32(5),)),
+    ("integers and bools", lambda n: (n * 3 - 1, n > 2), (np.arange(5, dtype=np.int32),)),
+]
+
+
+@pytest.mark.parametrize("name, fun, args", PROGRAMS, ids=[p[0] for p in PROGRAMS])
+def test_compiled_equals_eager(name, fun, args):
+    compiled = fg.jit(fun)(*args)
+    eager = fun(*fg.tree.map(jnp.asarray, args))
+    for c, e in zip(fg.tree.leaves(compiled), fg.tree.leaves(eager)):
+        assert isinstance(c, fg.Array) and c.dtype == e.dtype and c.shape == e.shape
+        np.testing.assert_allclose(np.asarray(c), np.asarray(e), rtol=1e-6, atol=1e-6)
+
+
+def test_one_trace_per_signature():
+    f = fg.jit(lambda x: x * 2.0)
+    f(f32(3))
+    f(f32(3))
+    assert f.trace_count == 1
+    f(f32(4))
+    f(np.ones(3, np.float16))
+    assert f.trace_count == 3
+    f(f32(3))
+    assert f.trace_count == 3
+
+
+def test_static_arguments_by_position_and_name():
+    f = fg.jit(lambda x, n, scale=1.0: x * n * scale, static_argnums=1, static_argnames="scale")
+    x = f32(3)
+    np.testing.assert_allclose(f(x, 3), x * 3, rtol=1e-6)
+    np.testing.assert_allclose(f(x, 3, scale=2.0), x * 6, rtol=1e-6)
+    f(x, 3)
+    assert f.trace_count == 2
+    f(x, 4)
+    assert f.trace_count == 3
+
+
+def test_python_control_flow_on_static_arguments():
+    f = fg.jit(lambda x, mode: jnp.sin(x) if mode == "sin" else jnp.cos(x), static_argnums=1)
+    x = f32(3)
+    np.testing.assert_allclose(f(x, "sin"), np.sin(x), rtol=1e-6)
+    np.testing.assert_allclose(f(x, "cos"), np.cos(x), rtol=1e-6)
+
+
+def test_composition_with_grad_vmap_and_itself():
+    x = f32(4)
+    f = fg.jit(lambda v: jnp.sin(v) * v)
+    np.testing.assert_allclose(
+        fg.grad(lambda v: f(v).sum())(x), np.cos(x) * x + np.sin(x), rtol=1e-5
+    )
+    np.testing.assert_allclose(fg.jit(fg.grad(lambda v: (v**3).sum()))(x), 3 * x**2, rtol=1e-5)
+    xs = f32(2, 4)
+    np.testing.assert_allclose(fg.vmap(f)(xs), np.sin(xs) * xs, rtol=1e-6)
+    np.testing.assert_allclose(fg.jit(fg.vmap(f))(xs), np.sin(xs) * xs, rtol=1e-6)
+    np.testing.assert_allclose(fg.jit(lambda v: f(v) + 1.0)(x), np.sin(x) * x + 1, rtol=1e-6)
+    assert "closed_call" in str(fg.make_jaxpr(f)(x))
+
+
+def test_closure_over_arrays_is_a_constant():
+    table = f32(3)
+    f = fg.jit(lambda x: x + table)
+    np.testing.assert_allclose(f(f32(3) * 0), table, rtol=1e-6)
+
+
+def test_disable_jit_runs_python(monkeypatch):
+    calls = []
+
+    def fun(x):
+        calls.append(type(x).__name__)
+        return x * 2
+
+    f = fg.jit(fun)
+    previous = config.jax_disable_jit
+    config.update("jax_disable_jit", True)
+    try:
+        f(f32(2))
+    finally:
+        config.update("jax_disable_jit", previous)
+    assert calls == ["ndarray"] and f.trace_count == 0
+
+
+def test_non_hashable_static_argument():
+    f = fg.jit(lambda x, shape: x.reshape(shape), static_argnums=1)
+    with pytest.raises(
+        TypeError, match="static argument 1 is a list, which is not hashable.*test_jit.py"
+    ):
+        f(f32(4), [2, 2])
+
+
+def test_python_if_on_a_traced_value_suggests_static_argnums():
+    f = fg.jit(lambda x: x if x.sum() > 0 else -x)
+    with pytest.raises(fg.errors.ConcretizationTypeError, match="static_argnums"):
+        f(f32(3))
+
+
+def test_inputs_are_not_mutated_or_aliased():
+    x = f32(3)
+    out = fg.jit(lambda v: v)(x)
+    x[0] = 100.0
+    assert float(out[0]) != 100.0
+    assert x.flags.writeable
+    assert lax.add(out, 0.0).shape == (3,)
