@@ -15,8 +15,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from funcgrad.backends.numpy.codegen import compile_jaxpr
+from funcgrad.compiler.passes.dce import dce_jaxpr
 from funcgrad.config import config
 from funcgrad.core.avals import get_aval
+from funcgrad.core.jaxpr import ClosedJaxpr
 from funcgrad.core.source_info import api_boundary, user_location
 from funcgrad.core.trace import EvalTrace, current_trace
 from funcgrad.interpreters.partial_eval import trace_to_jaxpr
@@ -127,7 +129,8 @@ class JitFunction:
             outs = closed_call(entry.closed, *leaves)
             return tree_unflatten(entry.out_tree, outs)
         if entry.program is None:
-            entry.program = compile_jaxpr(entry.closed, _program_name(self.fun))
+            optimized = ClosedJaxpr(dce_jaxpr(entry.closed.jaxpr), entry.closed.consts)
+            entry.program = compile_jaxpr(optimized, _program_name(self.fun))
         buffers = [
             x._value if type(x) is Array else np.array(x, aval.dtype)
             for x, aval in zip(leaves, avals)

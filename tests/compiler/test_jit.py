@@ -128,3 +128,16 @@ def test_inputs_are_not_mutated_or_aliased():
     assert float(out[0]) != 100.0
     assert x.flags.writeable
     assert lax.add(out, 0.0).shape == (3,)
+
+
+def test_dead_code_is_not_compiled():
+    def f(x):
+        unused = jnp.exp(x) * 3.0  # noqa: F841
+        return jnp.sin(x)
+
+    jitted = fg.jit(f)
+    np.testing.assert_allclose(jitted(f32(3) * 0), 0.0)
+    (entry,) = jitted._cache.values()
+    # Traced: exp, mul, sin; compiled: only sin.
+    assert len(entry.closed.eqns) == 3
+    assert entry.program.source.count("= impl") == 1
