@@ -90,16 +90,6 @@ class Tracer:
     def weak_type(self):
         return self.aval.weak_type
 
-    def __len__(self):
-        if not self.aval.shape:
-            raise TypeError("len() of unsized object (a traced 0-d array)")
-        return self.aval.shape[0]
-
-    def __iter__(self):
-        if not self.aval.shape:
-            raise TypeError("iteration over a 0-d array")
-        return (self[i] for i in range(self.aval.shape[0]))
-
     def __bool__(self):
         raise TracerBoolConversionError(_concretization_message(self, "bool()", "the condition"))
 

@@ -1032,7 +1032,22 @@ def _setitem(self, idx, value):
     raise TypeError(SETITEM_MESSAGE)
 
 
+def _len(self) -> int:
+    if not self.aval.shape:
+        raise TypeError("len() of unsized object (a 0-d array)")
+    return self.aval.shape[0]
+
+
+def _iter(self):
+    # Iteration is indexing along the first axis, so it works on tracers too.
+    if not self.aval.shape:
+        raise TypeError("iteration over a 0-d array")
+    return (self[i] for i in range(self.aval.shape[0]))
+
+
 ARRAY_METHODS = {
+    "__len__": _len,
+    "__iter__": _iter,
     "__getitem__": api_boundary(getitem),
     "__setitem__": _setitem,
     "at": property(_IndexUpdateHelper),

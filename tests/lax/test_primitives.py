@@ -14,9 +14,6 @@ the shape-rule errors; a registry test makes every new primitive need a record.
 from __future__ import annotations
 
 import dataclasses
-import json
-import subprocess
-import sys
 import warnings
 import zlib
 
@@ -42,6 +39,7 @@ from op_records import (
     OpRecord,
     is_float,
 )
+from primitive_registry import rules_of_every_primitive
 
 import funcgrad
 import funcgrad.numpy as jnp
@@ -191,40 +189,14 @@ def test_traced_jaxpr_matches_eager(record, dtype):
 # The registry
 
 
-def _registry_in_a_fresh_interpreter() -> dict:
-    # A fresh process sees only funcgrad's own primitives, not ones other tests define.
-    script = (
-        "import json, importlib, pkgutil, funcgrad\n"
-        "for m in pkgutil.walk_packages(funcgrad.__path__, 'funcgrad.'):\n"
-        "    if m.name == 'funcgrad.__main__':\n"
-        "        continue\n"
-        "    try:\n"
-        "        importlib.import_module(m.name)\n"
-        "    except ModuleNotFoundError as err:\n"  # an optional dependency (cupy, ...)
-        "        if (err.name or '').startswith('funcgrad'):\n"
-        "            raise\n"
-        "from funcgrad.core.primitive import all_primitives\n"
-        "def has(rule):\n"
-        "    return not hasattr(rule, 'is_missing_rule')\n"
-        "print(json.dumps({n: [has(p.impl), has(p.abstract_eval), p.module]"
-        " for n, p in all_primitives().items()}))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
-    return json.loads(done.stdout)
-
-
 def test_every_registered_primitive_has_rules_and_an_op_record():
-    registry = _registry_in_a_fresh_interpreter()
+    registry = rules_of_every_primitive()
     assert registry, "the primitive registry is empty"
-    without_rules = sorted(n for n, (impl, rule, _) in registry.items() if not (impl and rule))
+    without_rules = sorted(n for n, r in registry.items() if not (r["impl"] and r["abstract_eval"]))
     assert not without_rules, f"primitives lacking impl or abstract_eval: {without_rules}"
     # The op table covers the array primitives of funcgrad.lax; the transforms' own call
     # primitives (custom_jvp_call, ...) are tested with their transforms.
-    lax_primitives = {
-        n for n, (_, _, module) in registry.items() if module.startswith("funcgrad.lax")
-    }
+    lax_primitives = {n for n, r in registry.items() if r["module"].startswith("funcgrad.lax")}
     assert {"add", "dot_general", "closed_call"} <= lax_primitives
     without_records = sorted(lax_primitives - {record.primitive for record in OPS})
     assert not without_records, f"primitives with no OpRecord in {__file__}: {without_records}"

@@ -336,3 +336,15 @@ def test_x64_flag_is_off_again():
     # Runs after the x64 tests (file order): the fixture must have restored the default.
     assert not funcgrad.config.jax_enable_x64
     assert jnp.asarray(2.0).dtype == F32 and jnp.zeros(2).dtype == F32
+
+
+def test_tracers_share_len_and_iteration():
+    def f(v):
+        assert len(v) == 3
+        rows = list(v)
+        with pytest.raises(TypeError, match="len\\(\\) of unsized object"):
+            len(rows[0].sum())
+        return rows[0] + rows[2]
+
+    out = funcgrad.make_jaxpr(f)(np.ones((3, 2), np.float32))
+    assert [e.primitive.name for e in out.eqns][-1] == "add"
