@@ -96,12 +96,6 @@ def _weak_pair(value, name: str) -> tuple[np.dtype, bool]:
     return _to_dtype(value, name), False
 
 
-def _promote(pairs) -> np.dtype:
-    # The least upper bound in the lattice, without the 64-bit narrowing result_type does:
-    # promote_types answers for the dtypes it is given, as JAX's does.
-    return dtypes.lattice_join(*pairs)
-
-
 @api_boundary
 def promote_types(a, b) -> np.dtype:
     """The dtype two dtypes promote to in JAX's lattice (not NumPy's table).
@@ -114,7 +108,8 @@ def promote_types(a, b) -> np.dtype:
     >>> promote_types(jnp.bfloat16, jnp.float16)
     dtype('float32')
     """
-    return _promote([_weak_pair(a, "promote_types"), _weak_pair(b, "promote_types")])
+    # The lattice join without 64-bit narrowing: promote_types answers for the dtypes given.
+    return dtypes.lattice_join(_weak_pair(a, "promote_types"), _weak_pair(b, "promote_types"))
 
 
 @api_boundary
