@@ -6,7 +6,7 @@
 This module only re-exports public names; each is defined in the module that owns it.
 """
 
-from funcgrad import dtypes, errors, lax, nn, numpy, scipy, tree, tree_util
+from funcgrad import debug, dtypes, errors, lax, nn, numpy, scipy, tree, tree_util
 from funcgrad.api import (
     ShapeDtypeStruct,
     checkpoint,
@@ -38,6 +38,7 @@ __all__ = [
     "config",
     "custom_jvp",
     "custom_vjp",
+    "debug",
     "dtypes",
     "errors",
     "eval_shape",

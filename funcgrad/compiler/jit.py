@@ -1,48 +1,77 @@
-"""jit: trace once per input signature, compile, and dispatch cached calls quickly.
+"""jit: trace once per input signature, optimize, compile, and dispatch cached calls fast.
 
-The cache key is (input treedef, avals, static arguments, x64 flag). A miss traces the
-function to a ClosedJaxpr and compiles it with the NumPy backend into one generated
-Python function. Called under another transform (grad, vmap, make_jaxpr, an outer jit),
-a jitted function binds `closed_call` with its traced jaxpr instead, so the transform's
-rules for calls apply without retracing the user's code.
+A call's signature is a `CacheKey`. A miss traces the function to a ClosedJaxpr, runs the
+optimizing pipeline, groups the program for fusion, plans its buffers and generates one
+Python function over NumPy buffers (compiler/stages.py). Called under another transform
+(grad, vmap, make_jaxpr, an outer jit) a jitted function binds `closed_call` with its
+traced jaxpr instead, so the transform's rules for calls apply without retracing.
+
+The common call — positional funcgrad Arrays, no static or donated arguments — takes a
+fast path: its key is the tuple of the arguments' avals, looked up in a dict of its own.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Callable, Sequence
+import logging
+import sys
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from funcgrad.backends.numpy.codegen import compile_jaxpr
-from funcgrad.compiler.passes.dce import dce_jaxpr
+from funcgrad.compiler.cache_miss import explain_cache_miss
+from funcgrad.compiler.debug_nans import check_for_nans
+from funcgrad.compiler.stages import Compiled, Lowered
 from funcgrad.config import config
 from funcgrad.core.avals import get_aval
-from funcgrad.core.jaxpr import ClosedJaxpr
 from funcgrad.core.source_info import api_boundary, user_location
 from funcgrad.core.trace import EvalTrace, current_trace
 from funcgrad.interpreters.partial_eval import trace_to_jaxpr
 from funcgrad.lax.control_flow import closed_call
 from funcgrad.runtime.array import Array, from_buffer
-from funcgrad.tree_util import tree_flatten, tree_unflatten
+from funcgrad.tree_util import tree_flatten, tree_leaves, tree_unflatten
 
-__all__ = ["jit"]
+__all__ = ["jit", "CacheKey", "JitFunction"]
+
+_log = logging.getLogger("funcgrad")
 
 
-class _Compiled:
-    """One cache entry: the traced program, its compiled form and its output layout."""
+class CacheKey(NamedTuple):
+    """What selects a compiled program. `in_tree` flattens `(dynamic positional args,
+    dynamic keyword args)`; `dynamic_positions` are the positional indices those args had
+    in the call; `statics` holds `("arg", index, value)` and `("kw", name, value)`."""
 
-    __slots__ = ("closed", "program", "out_tree", "out_avals")
+    in_tree: object
+    avals: tuple
+    statics: tuple
+    dynamic_positions: tuple
+    x64: bool
+    backend: str
 
-    def __init__(self, closed, program, out_tree):
+
+class _Entry:
+    """One cache entry: the traced program, its output layout and, once run, its
+    compiled form. `donated` marks the flat inputs whose buffers the caller gave up."""
+
+    __slots__ = ("closed", "out_tree", "out_avals", "donated", "lowered", "compiled", "run")
+
+    def __init__(self, closed, out_tree, donated):
         self.closed = closed
-        self.program = program
         self.out_tree = out_tree
-        self.out_avals = closed.out_avals
+        self.out_avals = tuple(closed.out_avals)
+        self.donated = donated
+        self.lowered = None
+        self.compiled = None
+        self.run = None
 
 
 def _fun_name(fun) -> str:
     return getattr(fun, "__name__", type(fun).__name__)
+
+
+def _program_name(fun) -> str:
+    name = _fun_name(fun)
+    return name if name.isidentifier() else "program"
 
 
 class JitFunction:
@@ -60,8 +89,68 @@ class JitFunction:
         self.static_argnums = tuple(static_argnums)
         self.static_argnames = tuple(static_argnames)
         self.donate_argnums = tuple(donate_argnums)
+        self.backend = "numpy"
         self._cache: dict = {}
+        self._fast: dict = {}
+        self._fast_ok = not (static_argnums or static_argnames or donate_argnums)
         self.trace_count = 0
+
+    def __call__(self, *args, **kwargs):
+        if not kwargs and self._fast_ok:
+            avals = []
+            for arg in args:
+                if type(arg) is not Array:
+                    break
+                avals.append(arg.aval)
+            else:
+                run = self._fast.get((*avals, config.jax_enable_x64))
+                if (
+                    run is not None
+                    and type(current_trace()) is EvalTrace
+                    and not config.jax_disable_jit
+                ):
+                    return run(*args)
+        return self._call(args, kwargs)
+
+    @api_boundary
+    def _call(self, args, kwargs):
+        if config.jax_disable_jit:
+            return self.fun(*args, **kwargs)
+        key, leaves, entry = self._lookup(args, kwargs)
+        if type(current_trace()) is not EvalTrace:
+            return tree_unflatten(entry.out_tree, closed_call(entry.closed, *leaves))
+        if entry.run is None:
+            entry.lowered = Lowered(
+                entry.closed, entry.donated, _program_name(self.fun), entry.out_tree
+            )
+            entry.compiled = Compiled(entry.lowered)
+            entry.run = _runner(self.fun, entry)
+            if (
+                self._fast_ok
+                and not key.statics
+                and not kwargs
+                and key.in_tree == _positional(len(args))
+            ):
+                self._fast[(*key.avals, key.x64)] = entry.run
+        return entry.run(*leaves) if not any(entry.donated) else self._donate_run(entry, leaves)
+
+    def _lookup(self, args, kwargs):
+        statics, static_positions, dyn_args, dyn_kwargs = self._split(args, kwargs)
+        leaves, in_tree = tree_flatten((dyn_args, dyn_kwargs))
+        avals = tuple(get_aval(x) for x in leaves)
+        dynamic_positions = tuple(i for i in range(len(args)) if i not in static_positions)
+        key = CacheKey(
+            in_tree, avals, statics, dynamic_positions, config.jax_enable_x64, self.backend
+        )
+        entry = self._cache.get(key)
+        if entry is None:
+            if self._cache and (config.jax_explain_cache_misses or _log.isEnabledFor(10)):
+                level = logging.WARNING if config.jax_explain_cache_misses else logging.DEBUG
+                _log.log(level, explain_cache_miss(self.fun, key, list(self._cache)))
+            closed, out_tree = self._trace(args, kwargs, static_positions, dyn_args, in_tree)
+            donated = self._donated_leaves(args, dynamic_positions, len(leaves))
+            entry = self._cache[key] = _Entry(closed, out_tree, donated)
+        return key, leaves, entry
 
     def _split(self, args, kwargs):
         static_positions = {
@@ -88,8 +177,17 @@ class JitFunction:
         dynamic_kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
         return tuple(statics), static_positions, dynamic_args, dynamic_kwargs
 
-    def _trace(self, args, kwargs, static_positions, dynamic, in_tree):
-        from funcgrad.api import _abstractify
+    def _donated_leaves(self, args, dynamic_positions, n_leaves) -> tuple:
+        if not self.donate_argnums:
+            return (False,) * n_leaves
+        wanted = {i % len(args) for i in self.donate_argnums if -len(args) <= i < len(args)}
+        marks = []
+        for position in dynamic_positions:
+            marks += [position in wanted] * len(tree_leaves(args[position]))
+        return tuple(marks + [False] * (n_leaves - len(marks)))
+
+    def _trace(self, args, kwargs, static_positions, dyn_args, in_tree):
+        from funcgrad.api import _abstractify, _check_output
         from funcgrad.tree_util import tree_flatten_with_path
 
         def flat_fun(*flat):
@@ -97,13 +195,17 @@ class JitFunction:
             dyn = iter(dyn_args)
             full = [args[i] if i in static_positions else next(dyn) for i in range(len(args))]
             static_kwargs = {k: kwargs[k] for k in self.static_argnames if k in kwargs}
-            out = self.fun(*full, **dyn_kwargs, **static_kwargs)
-            out_flat, out_tree = tree_flatten(out)
+            out_with_paths, out_tree = tree_flatten_with_path(
+                self.fun(*full, **dyn_kwargs, **static_kwargs)
+            )
+            for path, leaf in out_with_paths:
+                _check_output("jit", self.fun, path, leaf)
             out_trees.append(out_tree)
-            return out_flat
+            return [leaf for _, leaf in out_with_paths]
 
+        dyn_kwargs = {k: v for k, v in kwargs.items() if k not in self.static_argnames}
         positions = [i for i in range(len(args)) if i not in static_positions]
-        with_paths, _ = tree_flatten_with_path(dynamic)
+        with_paths, _ = tree_flatten_with_path((dyn_args, dyn_kwargs))
         avals = _abstractify("jit", self.fun, with_paths, positions)
         out_trees = []
         origin = f"jit of {_fun_name(self.fun)} at {user_location()}"
@@ -111,39 +213,82 @@ class JitFunction:
         self.trace_count += 1
         return closed, out_trees[0]
 
-    @api_boundary
-    def __call__(self, *args, **kwargs):
-        if config.jax_disable_jit:
-            return self.fun(*args, **kwargs)
-        statics, static_positions, dyn_args, dyn_kwargs = self._split(args, kwargs)
-        leaves, in_tree = tree_flatten((dyn_args, dyn_kwargs))
-        avals = tuple(get_aval(x) for x in leaves)
-        key = (in_tree, avals, statics, config.jax_enable_x64)
-        entry = self._cache.get(key)
-        if entry is None:
-            closed, out_tree = self._trace(
-                args, kwargs, static_positions, (dyn_args, dyn_kwargs), in_tree
-            )
-            entry = self._cache[key] = _Compiled(closed, None, out_tree)
-        if not isinstance(current_trace(), EvalTrace):
-            outs = closed_call(entry.closed, *leaves)
-            return tree_unflatten(entry.out_tree, outs)
-        if entry.program is None:
-            optimized = ClosedJaxpr(dce_jaxpr(entry.closed.jaxpr), entry.closed.consts)
-            entry.program = compile_jaxpr(optimized, _program_name(self.fun))
+    def _donate_run(self, entry: _Entry, leaves):
+        in_dtypes = [a.dtype for a in entry.closed.in_avals]
+        # The NaN checker re-runs the program on its inputs, so they must survive the run.
+        reuse = not config.jax_debug_nans
         buffers = [
-            x._value if type(x) is Array else np.array(x, aval.dtype)
-            for x, aval in zip(leaves, avals)
+            _donatable(x, dtype, reuse)
+            if give
+            else x._value
+            if type(x) is Array
+            else np.array(x, dtype)
+            for x, give, dtype in zip(leaves, entry.donated, in_dtypes)
         ]
-        outs = entry.program(*buffers)
+        out = entry.run.buffers(buffers)
+        where = user_location()
+        for x, give in zip(leaves, entry.donated):
+            if give and type(x) is Array:
+                x.delete(f"it was donated to jit({_fun_name(self.fun)}) at {where}")
+        return out
+
+    def lower(self, *args, **kwargs) -> Lowered:
+        """The optimized, fusion-grouped program for these arguments' signature."""
+        _, _, entry = self._lookup(args, kwargs)
+        return Lowered(entry.closed, entry.donated, _program_name(self.fun), entry.out_tree)
+
+    def eval_shape(self, *args, **kwargs):
+        _, _, entry = self._lookup(args, kwargs)
+        from funcgrad.api import ShapeDtypeStruct
+
         return tree_unflatten(
-            entry.out_tree, [from_buffer(b, a) for b, a in zip(outs, entry.out_avals)]
+            entry.out_tree, [ShapeDtypeStruct(a.shape, a.dtype) for a in entry.out_avals]
         )
 
 
-def _program_name(fun) -> str:
-    name = _fun_name(fun)
-    return name if name.isidentifier() else "program"
+@functools.lru_cache(maxsize=64)
+def _positional(n: int):
+    return tree_flatten((tuple(range(n)), {}))[1]
+
+
+def _donatable(x, dtype, reuse: bool):
+    """A writeable buffer holding x's value: x's own when nothing else can see it."""
+    if type(x) is Array and reuse:
+        buffer = x._value
+        # References: x._value, this local, getrefcount's argument; a view would add its .base.
+        if buffer.base is None and sys.getrefcount(buffer) <= 3:
+            buffer.flags.writeable = True
+            return buffer
+        return np.array(buffer)
+    return np.array(x, dtype)
+
+
+def _runner(fun, entry: _Entry) -> Callable:
+    """The function a cached call runs: input leaves in, output pytree out."""
+    program = entry.compiled.program
+    out_avals, out_tree = entry.out_avals, entry.out_tree
+    name, closed = _fun_name(fun), entry.closed
+    in_dtypes = [a.dtype for a in closed.in_avals]
+    single = out_tree.num_leaves == 1 and out_tree == tree_flatten(0)[1]
+
+    def run_buffers(buffers):
+        outs = program(*buffers)
+        if config.jax_debug_nans:
+            check_for_nans(name, closed, buffers, outs)
+        if single:
+            return from_buffer(outs[0], out_avals[0])
+        return tree_unflatten(out_tree, [from_buffer(b, a) for b, a in zip(outs, out_avals)])
+
+    def run(*leaves):
+        return run_buffers(
+            [
+                x._value if type(x) is Array else np.array(x, dtype)
+                for x, dtype in zip(leaves, in_dtypes)
+            ]
+        )
+
+    run.buffers = run_buffers
+    return run
 
 
 def jit(

@@ -28,6 +28,8 @@ __all__ = [
     "ClosedJaxpr",
     "hoist_consts",
     "pp_jaxpr",
+    "sub_jaxprs",
+    "has_effects",
     "check_jaxpr",
     "eval_jaxpr",
 ]
@@ -108,6 +110,24 @@ class ClosedJaxpr:
         return pp_jaxpr(self.jaxpr)
 
     __repr__ = __str__
+
+
+def sub_jaxprs(params: dict):
+    """The jaxprs an equation's parameters hold (a call's body, later loop bodies)."""
+    for value in params.values():
+        for item in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(item, ClosedJaxpr):
+                yield item.jaxpr
+            elif isinstance(item, Jaxpr):
+                yield item
+
+
+def has_effects(eqn: JaxprEqn) -> bool:
+    """Whether running `eqn` does something besides computing its outputs (a print,
+    possibly inside a called body), so passes must keep it even when nothing reads it."""
+    if eqn.primitive.has_side_effects:
+        return True
+    return any(has_effects(inner) for sub in sub_jaxprs(eqn.params) for inner in sub.eqns)
 
 
 def hoist_consts(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, tuple]:
@@ -212,10 +232,11 @@ def _eqn_text(eqn: JaxprEqn, names: _Names, indent: int) -> str:
                 + " ".join(f"{k}={_param_text(v, names, 0)}" for k, v in sorted(eqn.params.items()))
                 + "]"
             )
-    return f"{outs} = {eqn.primitive.name}{params}{' ' if ins else ''}{ins}"
+    call = f"{eqn.primitive.name}{params}{' ' if ins else ''}{ins}"
+    return f"{outs} = {call}" if outs else call
 
 
-def _pp(jaxpr: Jaxpr, names: _Names, indent: int) -> str:
+def _pp(jaxpr: Jaxpr, names: _Names, indent: int, notes: dict | None = None) -> str:
     consts = " ".join(_binder_text(v, names) for v in jaxpr.constvars)
     ins = " ".join(_binder_text(v, names) for v in jaxpr.invars)
     head = f"{{ lambda {consts}; {ins}. let"
@@ -223,15 +244,25 @@ def _pp(jaxpr: Jaxpr, names: _Names, indent: int) -> str:
     outs = ", ".join(_atom_text(v, names) for v in jaxpr.outvars)
     tail = f"in ({outs}{',' if len(jaxpr.outvars) == 1 else ''}) }}"
     one_line = " ".join([head, *eqns, tail]) if eqns else f"{head}  {tail}"
-    if "\n" not in one_line and len(eqns) <= 1 and indent + len(one_line) <= _LINE_WIDTH:
+    if (
+        not notes
+        and "\n" not in one_line
+        and len(eqns) <= 1
+        and indent + len(one_line) <= _LINE_WIDTH
+    ):
         return one_line
-    body = "".join(f"\n{' ' * (indent + 4)}{e}" for e in eqns)
+    pad = " " * (indent + 4)
+    body = "".join(
+        (f"\n{pad}# {notes[i]}" if notes and i in notes else "") + f"\n{pad}{e}"
+        for i, e in enumerate(eqns)
+    )
     return f"{head}{body}\n{' ' * (indent + 2)}{tail}"
 
 
-def pp_jaxpr(jaxpr: Jaxpr) -> str:
-    """The jaxpr as text, in JAX's format."""
-    return _pp(jaxpr, _Names(), 0)
+def pp_jaxpr(jaxpr: Jaxpr, notes: dict[int, str] | None = None) -> str:
+    """The jaxpr as text, in JAX's format; `notes[i]` is printed as a comment line
+    above equation i (the compiler marks its fusion groups this way)."""
+    return _pp(jaxpr, _Names(), 0, notes)
 
 
 # ---------------------------------------------------------------------------------------

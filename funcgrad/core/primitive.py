@@ -26,7 +26,9 @@ class Primitive:
     >>> sin_p.def_impl(np.sin)              # doctest: +SKIP
     """
 
-    def __init__(self, name: str, *, multiple_results: bool = False):
+    def __init__(
+        self, name: str, *, multiple_results: bool = False, has_side_effects: bool = False
+    ):
         if name in _REGISTRY:
             raise ValueError(f"a primitive named {name!r} already exists")
         _REGISTRY[name] = self
@@ -34,6 +36,9 @@ class Primitive:
         # The defining module (the caller's, or its caller's for a family helper in it).
         self.module: str = sys._getframe(1).f_globals.get("__name__", "")
         self.multiple_results = multiple_results
+        # Effectful equations (debug printing) run even when nothing reads their results,
+        # so compiler passes must neither drop, merge nor fold them.
+        self.has_side_effects = has_side_effects
         self.impl: Callable = self._missing("impl (eager evaluation)")
         self.abstract_eval: Callable = self._missing("abstract_eval (shape rule)")
 

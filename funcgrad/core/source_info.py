@@ -20,7 +20,8 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.
 
 
 def _is_internal(filename: str) -> bool:
-    return filename.startswith(_PACKAGE_DIR)
+    # "<funcgrad NAME>" names the programs jit generates.
+    return filename.startswith(_PACKAGE_DIR) or filename.startswith("<funcgrad ")
 
 
 class SourceInfo:

@@ -16,6 +16,7 @@ import threading
 
 import numpy as np
 
+from funcgrad.config import config
 from funcgrad.core.avals import get_aval
 from funcgrad.core.errors import (
     ConcretizationTypeError,
@@ -161,6 +162,10 @@ class EvalTrace(Trace):
             values.append(arg._value if type(arg) is Array else np.array(arg, aval.dtype))
         out_aval = primitive.abstract_eval(*avals, **params)
         out = primitive.impl(*values, **params)
+        if config.jax_debug_nans:
+            from funcgrad.compiler.debug_nans import check_eager_result
+
+            check_eager_result(primitive, values, out)
         if primitive.multiple_results:
             return [from_buffer(buf, aval) for buf, aval in zip(out, out_aval)]
         return from_buffer(out, out_aval)

@@ -61,11 +61,20 @@ class Array:
     def weak_type(self) -> bool:
         return self.aval.weak_type
 
+    def delete(self, reason: str = "Array.delete() was called") -> None:
+        """Free this array's buffer; any later use raises an error saying why."""
+        self._value = _DeletedBuffer(reason)
+
+    def is_deleted(self) -> bool:
+        return type(self._value) is _DeletedBuffer
+
     def block_until_ready(self) -> "Array":
         """Wait for the computation producing this array (eager NumPy work is already done)."""
         return self
 
     def __array__(self, dtype=None, copy=None):
+        if type(self._value) is _DeletedBuffer:
+            self._value._fail()
         if copy:
             return np.array(self._value, dtype=dtype)
         return self._value if dtype is None else self._value.astype(dtype)
@@ -117,6 +126,30 @@ class Array:
 
 
 register_aval_type(Array, operator.attrgetter("aval"))
+
+
+class _DeletedBuffer:
+    """Stands in for a deleted array's buffer: every use raises, saying why."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def _fail(self, *args, **kwargs):
+        from funcgrad.core.source_info import user_location
+
+        raise RuntimeError(
+            f"this Array has been deleted: {self.reason}; it is used again at "
+            f"{user_location()}. A donated argument's buffer is reused for the outputs: use "
+            "the jitted function's outputs instead, pass a copy, or drop donate_argnums."
+        )
+
+    def __getattr__(self, name):
+        self._fail()
+
+    __array__ = __array_function__ = __array_ufunc__ = __len__ = __iter__ = _fail
+    __bool__ = __float__ = __int__ = __index__ = __getitem__ = __str__ = __repr__ = _fail
 
 
 def from_numpy_weak(value: np.ndarray, weak_type: bool) -> Array:

@@ -27,3 +27,13 @@ def test_unused_work_is_removed_and_values_are_kept():
 def test_everything_used_is_unchanged():
     closed = fg.make_jaxpr(lambda x: jnp.tanh(x) * x)(np.ones(2, np.float32))
     assert dce_jaxpr(closed.jaxpr).eqns == closed.jaxpr.eqns
+
+
+def test_a_call_whose_body_prints_is_kept_even_when_unused(capsys):
+    inner = fg.jit(lambda v: (fg.debug.print("v={}", v), v * 2.0)[1])
+    x = np.ones(2, np.float32)
+    closed = fg.make_jaxpr(lambda x: (inner(x), x + 1.0)[1])(x)
+    pruned = dce_jaxpr(closed.jaxpr)
+    assert [e.primitive.name for e in pruned.eqns] == ["closed_call", "add"]
+    eval_jaxpr(pruned, closed.consts, x)
+    assert capsys.readouterr().out == "v=[1. 1.]\n"

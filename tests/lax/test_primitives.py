@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 import records_collectives
 import records_control_flow
+import records_debugging
 import records_elementwise
 import records_indexing
 import records_linalg
@@ -56,6 +57,7 @@ OPS: list[OpRecord] = [
     *records_control_flow.RECORDS,
     *records_indexing.RECORDS,
     *records_collectives.RECORDS,
+    *records_debugging.RECORDS,
 ]
 
 

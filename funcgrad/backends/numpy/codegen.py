@@ -1,26 +1,70 @@
-"""Compile a closed jaxpr into one generated Python function over NumPy buffers.
+"""Compile a scheduled program into one generated Python function over NumPy buffers.
 
-Each equation becomes one line calling its primitive's NumPy impl with its parameters
-bound as constants, so a call does no interpretation of the IR: no environment lookups,
-no rule dispatch, no shape checks (they all happened when the jaxpr was traced).
+The fusion groups run in order. Inside a group each equation is one line: a kernel from
+kernels.py writing into the buffer the plan gave its result (scratch memory kept between
+calls, a donated input, or fresh memory for what the caller gets back), or else a call to
+the primitive's impl with its parameters bound as constants. A call therefore does no
+interpretation of the IR: no environment lookups, no rule dispatch, no shape checks, and
+no temporaries are allocated for the planned values.
+
+Scratch memory comes from a per-program pool, so a re-entrant or concurrent call takes a
+set of its own. Floating-point warnings are silenced for generated code by a warnings filter on
+its module name (inf and NaN are values, as in JAX), which costs nothing per call.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import warnings
+from typing import Callable, Sequence
 
 import numpy as np
 
+from funcgrad.backends.numpy.kernels import dot_into, kernel_line, writes_in_place
+from funcgrad.compiler.passes.fusion import FusionGroup
+from funcgrad.compiler.passes.memory import DONATED, FRESH, BufferPlan, Step, plan_buffers
 from funcgrad.core.jaxpr import ClosedJaxpr, Literal, Var
 
-__all__ = ["compile_jaxpr"]
+__all__ = ["compile_program", "steps_of"]
+
+_MODULE = "funcgrad.backends.numpy.generated"
 
 
-def compile_jaxpr(closed: ClosedJaxpr, name: str = "program") -> Callable:
-    """A function `(*input buffers) -> list of output buffers` running `closed`."""
+_installed_filter: list = []
+
+
+def _silence_generated_code() -> None:
+    # Re-installed when missing: test runners and catch_warnings() restore saved filter lists.
+    if not _installed_filter or _installed_filter[0] not in warnings.filters:
+        warnings.filterwarnings(
+            "ignore", category=RuntimeWarning, module=_MODULE.replace(".", r"\.")
+        )
+        _installed_filter[:] = [warnings.filters[0]]
+
+
+def steps_of(groups: Sequence[FusionGroup]) -> list[Step]:
+    """The schedule as the buffer planner sees it, one step per equation."""
+    probe = ["_"] * 8
+    steps = []
+    for group in groups:
+        for eqn in group.eqns:
+            planned = kernel_line(eqn, probe[: len(eqn.invars)], "_") is not None
+            steps.append(Step(eqn.invars, eqn.outvars, planned, planned and writes_in_place(eqn)))
+    return steps
+
+
+def compile_program(
+    closed: ClosedJaxpr,
+    groups: Sequence[FusionGroup],
+    donated: Sequence[bool] = (),
+    name: str = "program",
+) -> Callable:
+    """A function `(*input buffers) -> list of output buffers` running `closed` as
+    scheduled by `groups`. Donated inputs must arrive as writeable buffers."""
+    _silence_generated_code()
     jaxpr = closed.jaxpr
+    plan = plan_buffers(steps_of(groups), jaxpr.invars, jaxpr.outvars, donated)
     names: dict[Var, str] = {}
-    namespace: dict[str, object] = {}
+    namespace: dict[str, object] = {"__name__": _MODULE, "np": np, "dot_into": dot_into}
 
     def var_name(var: Var) -> str:
         if var not in names:
@@ -37,23 +81,61 @@ def compile_jaxpr(closed: ClosedJaxpr, name: str = "program") -> Callable:
     for index, const in enumerate(closed.consts):
         namespace[f"const{index}"] = np.asarray(const)
     lines = [f"def {name}({', '.join(var_name(v) for v in jaxpr.invars)}):"]
+    if plan.slots:
+        namespace["pool"] = []
+        namespace["new_scratch"] = _scratch_factory(plan)
+        lines.append("    scratch = pool.pop() if pool else new_scratch()")
     for index, var in enumerate(jaxpr.constvars):
         lines.append(f"    {var_name(var)} = const{index}")
-    for index, eqn in enumerate(jaxpr.eqns):
-        impl_key = f"impl{index}"
-        params_key = f"params{index}"
-        namespace[impl_key] = eqn.primitive.impl
-        namespace[params_key] = eqn.params
-        args = ", ".join(operand(a) for a in eqn.invars)
-        call = f"{impl_key}({args}{', ' if args else ''}**{params_key})"
-        if eqn.primitive.multiple_results:
-            outs = ", ".join(var_name(v) for v in eqn.outvars)
-            lines.append(f"    {outs}{',' if len(eqn.outvars) == 1 else ''} = {call}")
-        else:
-            lines.append(f"    {var_name(eqn.outvars[0])} = {call}")
+    counter = 0
+    for number, group in enumerate(groups):
+        lines.append(f"    # group {number}: {group.describe()}")
+        for eqn in group.eqns:
+            args = [operand(a) for a in eqn.invars]
+            out = var_name(eqn.outvars[0]) if eqn.outvars else "_"
+            kernel = kernel_line(eqn, args, out)
+            if kernel is not None:
+                lines.append(f"    {out} = {_buffer(eqn.outvars[0], plan, names, namespace)}")
+                lines.append(f"    {kernel}")
+                continue
+            impl_key, params_key = f"impl{counter}", f"params{counter}"
+            counter += 1
+            namespace[impl_key] = eqn.primitive.impl
+            namespace[params_key] = eqn.params
+            call = f"{impl_key}({', '.join(args)}{', ' if args else ''}**{params_key})"
+            if not eqn.outvars:
+                lines.append(f"    {call}")
+            elif eqn.primitive.multiple_results:
+                outs = ", ".join(var_name(v) for v in eqn.outvars)
+                lines.append(f"    {outs}{',' if len(eqn.outvars) == 1 else ''} = {call}")
+            else:
+                lines.append(f"    {out} = {call}")
+    if plan.slots:
+        lines.append("    pool.append(scratch)")
     lines.append(f"    return [{', '.join(operand(v) for v in jaxpr.outvars)}]")
     source = "\n".join(lines)
     exec(compile(source, f"<funcgrad {name}>", "exec"), namespace)  # noqa: S102
     program = namespace[name]
     program.source = source
+    program.plan = plan
     return program
+
+
+def _buffer(var: Var, plan: BufferPlan, names: dict, namespace: dict) -> str:
+    kind, where = plan.where[var]
+    if kind == FRESH:
+        key = f"dtype_{var.aval.dtype.name}"
+        namespace[key] = var.aval.dtype
+        return f"np.empty({var.aval.shape!r}, {key})"
+    if kind == DONATED:
+        return names[where]
+    return f"scratch[{where}]"
+
+
+def _scratch_factory(plan: BufferPlan) -> Callable:
+    slots = list(plan.slots)
+
+    def new_scratch():
+        return [np.empty(shape, dtype) for shape, dtype in slots]
+
+    return new_scratch

@@ -1,16 +1,16 @@
 """Dead code elimination: drop equations whose results nothing uses.
 
-All primitives are pure, so an equation is dead exactly when none of its outputs is
-read by a live equation or returned.
+An equation is dead when none of its outputs is read by a live equation or returned and
+its primitive has no side effects (debug printing stays).
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from funcgrad.core.jaxpr import Jaxpr, Var
+from funcgrad.core.jaxpr import ClosedJaxpr, Jaxpr, Var, has_effects
 
-__all__ = ["dce_jaxpr"]
+__all__ = ["dce_jaxpr", "dce"]
 
 
 def dce_jaxpr(jaxpr: Jaxpr, used_outputs: Sequence[bool] | None = None) -> Jaxpr:
@@ -22,7 +22,19 @@ def dce_jaxpr(jaxpr: Jaxpr, used_outputs: Sequence[bool] | None = None) -> Jaxpr
     live = {v for v in outvars if isinstance(v, Var)}
     kept = []
     for eqn in reversed(jaxpr.eqns):
-        if any(v in live for v in eqn.outvars):
+        if any(v in live for v in eqn.outvars) or has_effects(eqn):
             kept.append(eqn)
             live.update(v for v in eqn.invars if isinstance(v, Var))
     return Jaxpr(jaxpr.constvars, jaxpr.invars, outvars, tuple(reversed(kept)))
+
+
+def dce(closed: ClosedJaxpr) -> ClosedJaxpr:
+    """The pipeline's form: every output used; constants nothing reads are dropped too."""
+    jaxpr = dce_jaxpr(closed.jaxpr)
+    read = {v for eqn in jaxpr.eqns for v in eqn.invars if isinstance(v, Var)}
+    read.update(v for v in jaxpr.outvars if isinstance(v, Var))
+    kept = [(v, c) for v, c in zip(jaxpr.constvars, closed.consts) if v in read]
+    constvars = tuple(v for v, _ in kept)
+    return ClosedJaxpr(
+        Jaxpr(constvars, jaxpr.invars, jaxpr.outvars, jaxpr.eqns), tuple(c for _, c in kept)
+    )

@@ -1,0 +1,189 @@
+"""Fusion grouping: partition a program's equations into groups that run as one kernel.
+
+A group has one iteration space (`shape`): its elementwise members (and the broadcasts and
+iotas feeding them) all produce arrays of that shape, so a backend can evaluate them in a
+single loop that reads each input once and writes each output once. Reductions whose
+operand has the group's shape join it as the group's tail (softmax's exp feeding its sum),
+and a matrix product opens a group whose elementwise members form its epilogue (bias and
+activation applied to the product). Everything else (sorts, gathers, linear algebra,
+layout changes, calls) is a group of its own.
+
+Groups come out in an order that respects every data dependence: an equation joins an open
+group only when all the values it reads from outside that group were produced before the
+group started, so running the groups in order, each as a unit, is valid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from funcgrad.core.jaxpr import ClosedJaxpr, JaxprEqn, Var, has_effects
+
+__all__ = ["FusionGroup", "fuse", "ELEMENTWISE", "REDUCTION", "MATMUL", "OPAQUE"]
+
+ELEMENTWISE, REDUCTION, MATMUL, OPAQUE = "elementwise", "reduction", "matmul", "opaque"
+
+_REDUCTIONS = frozenset(
+    ["reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and", "reduce_or", "argmax"]
+    + ["argmin", "reduce_xor"]
+)
+# Produce the group's shape from smaller (or no) inputs, read with broadcast strides.
+_GENERATORS = frozenset(["broadcast_in_dim", "iota"])
+
+
+@dataclass(frozen=True, eq=False)
+class FusionGroup:
+    """Equations run as one kernel. `inputs` are read from outside the group (program
+    inputs, constants, earlier groups' outputs); `outputs` are the members' results that
+    later groups or the program's outputs read."""
+
+    kind: str
+    shape: tuple
+    eqns: tuple
+    inputs: tuple
+    outputs: tuple
+
+    def describe(self) -> str:
+        dtypes = sorted({v.aval.dtype.name for v in self.outputs} or {"-"})
+        shape = ",".join(map(str, self.shape))
+        return f"{self.kind}[{shape}] {'/'.join(dtypes)}, {len(self.eqns)} ops"
+
+
+def _is_elementwise(eqn: JaxprEqn) -> bool:
+    if eqn.primitive.module != "funcgrad.lax.elementwise" or eqn.primitive.multiple_results:
+        return False
+    shape = eqn.outvars[0].aval.shape
+    return all(a.aval.shape in (shape, ()) for a in eqn.invars)
+
+
+def _role(eqn: JaxprEqn) -> str:
+    if has_effects(eqn):
+        return OPAQUE
+    name = eqn.primitive.name
+    if name in _GENERATORS:
+        return "generator"
+    if name in _REDUCTIONS:
+        return REDUCTION
+    if name == "dot_general":
+        return MATMUL
+    return ELEMENTWISE if _is_elementwise(eqn) else OPAQUE
+
+
+class _Open:
+    """A group being built."""
+
+    def __init__(self, kind: str, shape: tuple, index: int):
+        self.kind, self.shape, self.index = kind, shape, index
+        self.eqns: list[JaxprEqn] = []
+        self.reduced: set[Var] = set()  # reduction results: readable only after the group
+
+
+def fuse(closed: ClosedJaxpr) -> list[FusionGroup]:
+    """The program's equations, grouped, in a valid execution order."""
+    jaxpr = closed.jaxpr
+    groups: list[_Open] = []
+    home: dict[Var, _Open] = {}  # which group produces each value
+    # A broadcast or iota of values from outside any open group waits for its first
+    # consumer and joins that consumer's group, so a bias broadcast lands in the matmul
+    # epilogue that adds it rather than in a group of its own.
+    pending: dict[Var, JaxprEqn] = {}
+
+    def can_join(group: _Open, eqn: JaxprEqn) -> bool:
+        reads = [a for a in eqn.invars if isinstance(a, Var)]
+        # A pending generator would come along, so what it reads counts too.
+        reads += [a for v in reads if v in pending for a in pending[v].invars]
+        for atom in reads:
+            source = home.get(atom) if isinstance(atom, Var) else None
+            if source is group:
+                if atom in group.reduced:
+                    return False
+            elif source is not None and source.index > group.index:
+                return False
+        return True
+
+    def candidate(eqn: JaxprEqn, shape: tuple) -> _Open | None:
+        """The latest group producing one of eqn's operands, when eqn may join it."""
+        producers = {home[a] for a in eqn.invars if isinstance(a, Var) and a in home}
+        for group in sorted(producers, key=lambda g: -g.index):
+            if group.kind != OPAQUE and group.shape == shape and can_join(group, eqn):
+                return group
+        return None
+
+    def start(kind: str, shape: tuple) -> _Open:
+        group = _Open(kind, shape, len(groups))
+        groups.append(group)
+        return group
+
+    def place(eqn: JaxprEqn, group: _Open) -> None:
+        group.eqns.append(eqn)
+        for var in eqn.outvars:
+            home[var] = group
+
+    def pull_pending(eqn: JaxprEqn, group: _Open | None) -> None:
+        for atom in eqn.invars:
+            generator = pending.pop(atom, None) if isinstance(atom, Var) else None
+            if generator is None:
+                continue
+            fits = group is not None and group.kind != OPAQUE
+            if fits and atom.aval.shape == group.shape:
+                place(generator, group)
+            else:
+                place(generator, start(ELEMENTWISE, atom.aval.shape))
+
+    for eqn in jaxpr.eqns:
+        role = _role(eqn)
+        out_shape = eqn.outvars[0].aval.shape if eqn.outvars else ()
+        if role == "generator":
+            group = candidate(eqn, out_shape)
+            if group is None:
+                pending[eqn.outvars[0]] = eqn
+                continue
+        elif role == ELEMENTWISE:
+            group = candidate(eqn, out_shape)
+            if group is None:
+                group = start(ELEMENTWISE, out_shape)
+        elif role == REDUCTION:
+            operand_shape = eqn.invars[0].aval.shape
+            group = candidate(eqn, operand_shape)
+            if group is None or group.kind == MATMUL:
+                group = start(REDUCTION, operand_shape)
+            group.reduced.update(eqn.outvars)
+            if group.kind == ELEMENTWISE:
+                group.kind = REDUCTION
+        else:
+            pull_pending(eqn, None)
+            group = start(MATMUL if role == MATMUL else OPAQUE, out_shape)
+        pull_pending(eqn, group)
+        place(eqn, group)
+    for generator in pending.values():  # read only by the program's outputs
+        place(generator, start(ELEMENTWISE, generator.outvars[0].aval.shape))
+    return _finish(closed, groups)
+
+
+def _finish(closed: ClosedJaxpr, groups: list[_Open]) -> list[FusionGroup]:
+    """Each group's inputs and outputs, from who reads what."""
+    readers: dict[Var, set[int]] = {}
+    for group in groups:
+        for eqn in group.eqns:
+            for atom in eqn.invars:
+                if isinstance(atom, Var):
+                    readers.setdefault(atom, set()).add(group.index)
+    program_outputs = {v for v in closed.jaxpr.outvars if isinstance(v, Var)}
+    result = []
+    for group in groups:
+        defined = {v for eqn in group.eqns for v in eqn.outvars}
+        inputs: dict[Var, None] = {}
+        for eqn in group.eqns:
+            for atom in eqn.invars:
+                if isinstance(atom, Var) and atom not in defined:
+                    inputs[atom] = None
+        outputs = tuple(
+            v
+            for eqn in group.eqns
+            for v in eqn.outvars
+            if v in program_outputs or readers.get(v, set()) - {group.index}
+        )
+        result.append(
+            FusionGroup(group.kind, group.shape, tuple(group.eqns), tuple(inputs), outputs)
+        )
+    return result
