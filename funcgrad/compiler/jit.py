@@ -83,13 +83,14 @@ class JitFunction:
         static_argnums: Sequence[int],
         static_argnames: Sequence[str],
         donate_argnums: Sequence[int],
+        backend: str,
     ):
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.static_argnums = tuple(static_argnums)
         self.static_argnames = tuple(static_argnames)
         self.donate_argnums = tuple(donate_argnums)
-        self.backend = "numpy"
+        self.backend = backend
         self._cache: dict = {}
         self._fast: dict = {}
         self._fast_ok = not (static_argnums or static_argnames or donate_argnums)
@@ -291,17 +292,36 @@ def _runner(fun, entry: _Entry) -> Callable:
     return run
 
 
+# The backends jit can compile for; "cpu" names the default CPU backend, as in JAX.
+BACKENDS = {"numpy": "numpy", "cpu": "numpy"}
+
+
 def jit(
     fun: Callable,
     static_argnums: int | Sequence[int] = (),
     static_argnames: str | Sequence[str] = (),
     donate_argnums: int | Sequence[int] = (),
+    backend: str | None = None,
 ):
     """Compile `fun` per input signature; calls with a seen signature skip tracing.
 
     >>> fast = jit(lambda x: jnp.sin(x) * 2.0)                 # doctest: +SKIP
     """
+    if not callable(fun):
+        raise TypeError(
+            f"jit expects a function, got {type(fun).__name__} {fun!r:.40} (at "
+            f"{user_location()}). Pass the function itself: jit(f), not jit(f(x))."
+        )
+    if backend is not None and backend not in BACKENDS:
+        raise ValueError(
+            f"jit: unknown backend {backend!r} (at {user_location()}); available: "
+            f"{', '.join(sorted(BACKENDS))}. Leave backend=None for the default."
+        )
     as_tuple = lambda v: (v,) if isinstance(v, (int, str)) else tuple(v)  # noqa: E731
     return JitFunction(
-        fun, as_tuple(static_argnums), as_tuple(static_argnames), as_tuple(donate_argnums)
+        fun,
+        as_tuple(static_argnums),
+        as_tuple(static_argnames),
+        as_tuple(donate_argnums),
+        BACKENDS[backend or "numpy"],
     )

@@ -237,3 +237,16 @@ def test_numpy_arguments_are_donated_as_copies():
     out = fg.jit(lambda p: p + 1.0, donate_argnums=0)(values)
     np.testing.assert_allclose(out, values + 1, rtol=1e-6)
     assert values.flags.writeable  # the caller's NumPy array is untouched and usable
+
+
+def test_backend_argument():
+    x = f32(3)
+    for name in (None, "numpy", "cpu"):
+        np.testing.assert_allclose(fg.jit(jnp.sin, backend=name)(x), np.sin(x), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"unknown backend 'tpu'.*test_jit\.py:\d+.*numpy"):
+        fg.jit(jnp.sin, backend="tpu")
+
+
+def test_jit_of_a_non_function_says_to_pass_the_function():
+    with pytest.raises(TypeError, match=r"jit expects a function.*test_jit\.py:\d+"):
+        fg.jit(jnp.sin(f32(2)))
