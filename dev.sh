@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up funcgrad in ./.venv (only when pyproject.toml changed since the last run), then
 #   bash dev.sh main    runs the main job
-#   bash dev.sh test    runs the whole test suite (extra arguments go to pytest)
+#   bash dev.sh test    runs the whole test suite twice, eagerly and with every function
+#                       under jit (extra arguments go to pytest)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -20,6 +21,10 @@ fi
 
 case "${1:-}" in
     main) shift; exec "$venv/bin/python" -m funcgrad "$@" ;;
-    test) shift; exec "$venv/bin/python" -m pytest "$@" ;;
+    test)
+        shift
+        "$venv/bin/python" -m pytest "$@"
+        echo "dev.sh: the same tests again, every funcgrad function under jit (FUNCGRAD_TEST_JIT=1)"
+        FUNCGRAD_TEST_JIT=1 exec "$venv/bin/python" -m pytest "$@" ;;
     *) echo "usage: bash dev.sh main|test [args]" >&2; exit 2 ;;
 esac

@@ -1,6 +1,46 @@
+"""Fixtures shared by the whole suite, and jit mode.
+
+FUNCGRAD_TEST_JIT=1 runs every test with funcgrad's public functions jitted at the top level
+(funcgrad.test_util.jit_everything). The switch happens here, at import time, before any
+test module imports funcgrad names, so `from funcgrad import grad` gets the jitted version
+too. Tests marked `eager_only(reason)` check something jit changes by design (trace counts,
+eager-only dispatch) and are deselected in jit mode; `params=[ids]` narrows the mark to those
+parametrized cases.
+"""
+
 import pytest
 
-from funcgrad import config
+from funcgrad import config, test_util
+
+JIT_MODE = test_util.jit_mode_requested()
+if JIT_MODE:
+    test_util.jit_everything()
+
+
+def pytest_report_header(config):
+    if JIT_MODE:
+        return "funcgrad jit mode: public functions run under jit (FUNCGRAD_TEST_JIT=1)"
+    return None
+
+
+def _eager_only(item) -> bool:
+    marker = item.get_closest_marker("eager_only")
+    if marker is None:
+        return False
+    if not marker.args:
+        raise pytest.UsageError(f"{item.nodeid}: eager_only needs a reason")
+    params = marker.kwargs.get("params")
+    callspec = getattr(item, "callspec", None)
+    return params is None or (callspec is not None and callspec.id in params)
+
+
+def pytest_collection_modifyitems(config, items):
+    if not JIT_MODE:
+        return
+    eager_only = [item for item in items if _eager_only(item)]
+    if eager_only:
+        config.hook.pytest_deselected(items=eager_only)
+        items[:] = [item for item in items if not _eager_only(item)]
 
 
 @pytest.fixture

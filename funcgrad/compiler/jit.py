@@ -65,6 +65,26 @@ class _Entry:
         self.run = None
 
 
+class _StaticValue:
+    """A static argument in a cache key: equal when of the same type and equal value, so
+    `1` and `1.0` (or 0.0 and -0.0) — equal in Python, different programs — stay apart."""
+
+    __slots__ = ("value", "_key")
+
+    def __init__(self, value):
+        self.value = value
+        self._key = (type(value), repr(value) if isinstance(value, float) else value)
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __eq__(self, other) -> bool:
+        return type(other) is _StaticValue and self._key == other._key
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
 def _fun_name(fun) -> str:
     return getattr(fun, "__name__", type(fun).__name__)
 
@@ -92,25 +112,21 @@ class JitFunction:
         self.donate_argnums = tuple(donate_argnums)
         self.backend = backend
         self._cache: dict = {}
-        self._fast: dict = {}
+        self._fast: dict = {False: {}, True: {}}  # by x64 flag: avals -> run on buffers
         self._fast_ok = not (static_argnums or static_argnames or donate_argnums)
         self.trace_count = 0
 
     def __call__(self, *args, **kwargs):
-        if not kwargs and self._fast_ok:
-            avals = []
-            for arg in args:
-                if type(arg) is not Array:
-                    break
-                avals.append(arg.aval)
+        if not kwargs and self._fast_ok and type(current_trace()) is EvalTrace:
+            try:
+                # Only Arrays have `_value` at the top level (tracers exist under their trace).
+                run = self._fast[config.jax_enable_x64][tuple([a.aval for a in args])]
+                buffers = [a._value for a in args]
+            except (KeyError, AttributeError):
+                pass
             else:
-                run = self._fast.get((*avals, config.jax_enable_x64))
-                if (
-                    run is not None
-                    and type(current_trace()) is EvalTrace
-                    and not config.jax_disable_jit
-                ):
-                    return run(*args)
+                if not config.jax_disable_jit:
+                    return run(buffers)
         return self._call(args, kwargs)
 
     @api_boundary
@@ -132,7 +148,7 @@ class JitFunction:
                 and not kwargs
                 and key.in_tree == _positional(len(args))
             ):
-                self._fast[(*key.avals, key.x64)] = entry.run
+                self._fast[key.x64][key.avals] = entry.run.buffers
         return entry.run(*leaves) if not any(entry.donated) else self._donate_run(entry, leaves)
 
     def _lookup(self, args, kwargs):
@@ -159,13 +175,14 @@ class JitFunction:
         }
         statics = []
         for i in sorted(static_positions):
-            statics.append(("arg", i, args[i]))
+            statics.append(("arg", i, _StaticValue(args[i])))
         for name in self.static_argnames:
             if name in kwargs:
-                statics.append(("kw", name, kwargs[name]))
-        for kind, where, value in statics:
+                statics.append(("kw", name, _StaticValue(kwargs[name])))
+        for kind, where, static in statics:
+            value = static.value
             try:
-                hash(value)
+                hash(static)
             except TypeError:
                 label = f"argument {where}" if kind == "arg" else f"keyword argument {where!r}"
                 raise TypeError(
@@ -271,13 +288,19 @@ def _runner(fun, entry: _Entry) -> Callable:
     name, closed = _fun_name(fun), entry.closed
     in_dtypes = [a.dtype for a in closed.in_avals]
     single = out_tree.num_leaves == 1 and out_tree == tree_flatten(0)[1]
+    out_aval, new_array = out_avals[0] if single else None, Array.__new__
 
     def run_buffers(buffers):
         outs = program(*buffers)
         if config.jax_debug_nans:
             check_for_nans(name, closed, buffers, outs)
         if single:
-            return from_buffer(outs[0], out_avals[0])
+            # from_buffer without its checks: the program returns exactly these dtypes.
+            out = outs[0]
+            out.flags.writeable = False
+            array = new_array(Array)
+            array._value, array.aval = out, out_aval
+            return array
         return tree_unflatten(out_tree, [from_buffer(b, a) for b, a in zip(outs, out_avals)])
 
     def run(*leaves):

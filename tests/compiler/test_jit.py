@@ -250,3 +250,13 @@ def test_backend_argument():
 def test_jit_of_a_non_function_says_to_pass_the_function():
     with pytest.raises(TypeError, match=r"jit expects a function.*test_jit\.py:\d+"):
         fg.jit(jnp.sin(f32(2)))
+
+
+def test_statics_equal_in_python_but_of_other_types_compile_separately():
+    scale = fg.jit(lambda x, c: x * c, static_argnums=1)
+    ints = np.ones(2, np.int32)
+    assert scale(ints, 1).dtype == np.int32
+    assert scale(ints, 1.0).dtype == np.float32  # 1 == 1.0, but the program differs
+    signs = fg.jit(lambda x, c: x * c, static_argnums=1)
+    assert np.signbit(np.asarray(signs(np.ones(1, np.float32), -0.0))).all()
+    assert not np.signbit(np.asarray(signs(np.ones(1, np.float32), 0.0))).any()

@@ -217,3 +217,26 @@ def test_transposing_reshape_does_not_absorb_another():
 
     _, result = _simplified(fun, f32(6))
     assert _names(result) == ["reshape", "reshape"]
+
+
+def test_transpose_of_a_product_swaps_its_operands():
+    # Reverse mode writes a weight gradient as transpose(dot_general(x, g)).
+    x, g = np.ones((4, 3), np.float32) * 0.5, np.arange(8, dtype=np.float32).reshape(4, 2)
+    closed = fg.make_jaxpr(lambda x, g: (x.T @ g).T)(x, g)
+    out = dce(simplify(closed))
+    (eqn,) = out.eqns
+    assert eqn.primitive.name == "dot_general"
+    assert eqn.invars == (closed.jaxpr.invars[1], closed.jaxpr.invars[0])
+    assert eqn.params["dimension_numbers"] == (((0,), (0,)), ((), ()))
+    (value,) = eval_jaxpr(out.jaxpr, out.consts, x, g)
+    np.testing.assert_allclose(value, g.T @ x, rtol=1e-6)
+
+
+def test_transpose_of_a_product_read_elsewhere_is_kept():
+    def f(x, y):
+        product = x @ y
+        return product + 1.0, product.T  # computing y^T x^T too would double the flops
+
+    closed = fg.make_jaxpr(f)(np.ones((3, 2), np.float32), np.ones((2, 4), np.float32))
+    names = [e.primitive.name for e in dce(simplify(closed)).eqns]
+    assert names.count("dot_general") == 1 and "transpose" in names

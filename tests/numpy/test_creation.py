@@ -389,6 +389,7 @@ ERROR_CASES = [
 @pytest.mark.parametrize(
     "error, text, fun", [pytest.param(*case[1:], id=case[0]) for case in ERROR_CASES]
 )
+@pytest.mark.eager_only("geomspace checks bound values eagerly only", params=["geomspace_zero"])
 def test_bad_input_raises_numpys_exception_with_location(error, text, fun):
     with pytest.raises(error) as info:
         fun()

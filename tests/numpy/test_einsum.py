@@ -112,6 +112,16 @@ EINSUM_CASES = [
     "subscripts, shapes",
     [pytest.param(s, shapes, id=f"{s}-{shapes}") for s, shapes in EINSUM_CASES],
 )
+@pytest.mark.eager_only(
+    "checks bits against the traced order; jit reorders matmul chains (matmul_chain pass)",
+    params=[
+        "False-ij,jk,k->i-[(5, 6), (6, 7), (7,)]",
+        "False-ab,bc,cd,de,ef->af-[(2, 3), (3, 4), (4, 2), (2, 5), (5, 3)]",
+        "False-ab,bc,cd,de,ef,fg->ga-[(2, 3), (3, 2), (2, 4), (4, 2), (2, 3), (3, 2)]",
+        "greedy-ij,jk,kl->il-[(2, 3), (3, 4), (4, 5)]",
+        "greedy-ii,ij,jk->k-[(3, 3), (3, 4), (4, 2)]",
+    ],
+)
 @pytest.mark.parametrize("optimize", ["auto", False, "greedy"])
 def test_einsum_matches_numpy(subscripts, shapes, optimize):
     args = [operand(shape, key=i) for i, shape in enumerate(shapes)]

@@ -46,10 +46,12 @@ Atom = Var | Literal
 @dataclass(frozen=True)
 class _Context:
     """What a rule may look at besides its equation: the (simplified) equation binding each
-    variable so far, and the values of scalar constants."""
+    variable so far, the values of scalar constants, and how many equations (or program
+    outputs) read each variable in the input program."""
 
     producers: dict[Var, JaxprEqn]
     scalar_consts: dict[Var, Any]
+    readers: dict[Var, int]
 
     def producer(self, atom: Atom, primitive: Primitive) -> JaxprEqn | None:
         eqn = self.producers.get(atom) if isinstance(atom, Var) else None
@@ -165,7 +167,29 @@ def _transpose(eqn: JaxprEqn, context: _Context) -> Rewrite:
         operand = inner.invars[0]
     if permutation == _identity(len(permutation)):
         return operand
-    return None if inner is None else _replace(eqn, (operand,), permutation=permutation)
+    if inner is None:
+        return _swapped_product(eqn, context)
+    return _replace(eqn, (operand,), permutation=permutation)
+
+
+def _swapped_product(transpose: JaxprEqn, context: _Context) -> Rewrite:
+    """(A B)^T = B^T A^T: a transpose that swaps a product's lhs and rhs free axes becomes
+    the product with its operands swapped, written in the wanted layout directly (reverse
+    mode makes these for every weight gradient). Only when nothing else reads the product."""
+    (operand,), permutation = transpose.invars, transpose.params["permutation"]
+    product = context.producer(operand, linalg.dot_general_p)
+    if product is None or context.readers.get(operand, 0) != 1:
+        return None
+    (lhs_contract, rhs_contract), (lhs_batch, rhs_batch) = product.params["dimension_numbers"]
+    if lhs_batch or rhs_batch:
+        return None
+    lhs, rhs = product.invars
+    n_lhs = lhs.aval.ndim - len(lhs_contract)
+    n_rhs = rhs.aval.ndim - len(rhs_contract)
+    if permutation != (*range(n_lhs, n_lhs + n_rhs), *range(n_lhs)):
+        return None
+    params = {**product.params, "dimension_numbers": ((rhs_contract, lhs_contract), ((), ()))}
+    return JaxprEqn(product.primitive, (rhs, lhs), transpose.outvars, params, product.source_info)
 
 
 def _reshape(eqn: JaxprEqn, context: _Context) -> Rewrite:
@@ -289,7 +313,11 @@ def simplify(closed: ClosedJaxpr) -> ClosedJaxpr:
     ()
     """
     jaxpr = closed.jaxpr
-    context = _Context(producers={}, scalar_consts=_scalar_consts(closed))
+    readers: dict[Var, int] = {}
+    for atom in [a for e in jaxpr.eqns for a in e.invars] + list(jaxpr.outvars):
+        if isinstance(atom, Var):
+            readers[atom] = readers.get(atom, 0) + 1
+    context = _Context(producers={}, scalar_consts=_scalar_consts(closed), readers=readers)
     forwarded: dict[Var, Atom] = {}
 
     def read(atom: Atom) -> Atom:
