@@ -811,6 +811,13 @@ def tree_flatten(
     return leaves, _make_treedef(node, len(leaves))
 
 
+def flatten_to_key(tree: Any) -> tuple[list[Any], Any]:
+    """The leaves of ``tree`` and a hashable value equal exactly for equal structures:
+    what tree_flatten computes, without building a PyTreeDef (jit's dispatch key)."""
+    leaves: list = []
+    return leaves, _flatten_into(tree, leaves)
+
+
 def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> Any:
     """Rebuild a tree of structure ``treedef`` from ``leaves``; inverse of tree_flatten.
 

@@ -24,12 +24,13 @@ from funcgrad.compiler.debug_nans import check_for_nans
 from funcgrad.compiler.stages import Compiled, Lowered
 from funcgrad.config import config
 from funcgrad.core.avals import get_aval
+from funcgrad.core.errors import UnexpectedTracerError
 from funcgrad.core.source_info import api_boundary, user_location
-from funcgrad.core.trace import EvalTrace, current_trace
+from funcgrad.core.trace import EvalTrace, Tracer, check_alive, current_trace
 from funcgrad.interpreters.partial_eval import trace_to_jaxpr
 from funcgrad.lax.control_flow import closed_call
 from funcgrad.runtime.array import Array, from_buffer
-from funcgrad.tree_util import tree_flatten, tree_leaves, tree_unflatten
+from funcgrad.tree_util import flatten_to_key, tree_flatten, tree_leaves, tree_unflatten
 
 __all__ = ["jit", "CacheKey", "JitFunction"]
 
@@ -112,21 +113,28 @@ class JitFunction:
         self.donate_argnums = tuple(donate_argnums)
         self.backend = backend
         self._cache: dict = {}
-        self._fast: dict = {False: {}, True: {}}  # by x64 flag: avals -> run on buffers
+        # By x64 flag: the avals of positional Array arguments, or (structure key of the
+        # arguments, avals of their leaves), -> the compiled program's runner on buffers.
+        self._fast: dict = {False: {}, True: {}}
         self._fast_ok = not (static_argnums or static_argnames or donate_argnums)
         self.trace_count = 0
 
     def __call__(self, *args, **kwargs):
         if not kwargs and self._fast_ok and type(current_trace()) is EvalTrace:
-            try:
-                # Only Arrays have `_value` at the top level (tracers exist under their trace).
-                run = self._fast[config.jax_enable_x64][tuple([a.aval for a in args])]
-                buffers = [a._value for a in args]
-            except (KeyError, AttributeError):
-                pass
-            else:
-                if not config.jax_disable_jit:
-                    return run(buffers)
+            # Only Arrays have `.aval` and `._value` at the top level (tracers exist only
+            # under their trace), so a hit needs no further checks.
+            seen = self._fast[config.jax_enable_x64]
+            leaves = args
+            run = seen.get(tuple([getattr(a, "aval", None) for a in args]))
+            if run is None:
+                leaves, structure = flatten_to_key(args)
+                run = seen.get((structure, tuple([getattr(x, "aval", None) for x in leaves])))
+            if run is not None and not config.jax_disable_jit:
+                try:
+                    buffers = [x._value for x in leaves]
+                except AttributeError:  # a leaked tracer: the full path says what happened
+                    return self._call(args, kwargs)
+                return run(buffers)
         return self._call(args, kwargs)
 
     @api_boundary
@@ -136,19 +144,24 @@ class JitFunction:
         key, leaves, entry = self._lookup(args, kwargs)
         if type(current_trace()) is not EvalTrace:
             return tree_unflatten(entry.out_tree, closed_call(entry.closed, *leaves))
+        for leaf in leaves:
+            if isinstance(leaf, Tracer):
+                check_alive(leaf)
+                raise UnexpectedTracerError(
+                    f"jit({_fun_name(self.fun)}) received a tracer from {leaf._trace.origin} "
+                    f"outside that transformation (at {user_location()})."
+                )
         if entry.run is None:
             entry.lowered = Lowered(
                 entry.closed, entry.donated, _program_name(self.fun), entry.out_tree
             )
             entry.compiled = Compiled(entry.lowered)
             entry.run = _runner(self.fun, entry)
-            if (
-                self._fast_ok
-                and not key.statics
-                and not kwargs
-                and key.in_tree == _positional(len(args))
-            ):
-                self._fast[key.x64][key.avals] = entry.run.buffers
+            if self._fast_ok and not kwargs:
+                structure = flatten_to_key(args)[1]
+                positional = tree_flatten(args)[1] == _positional(len(args))
+                fast_key = key.avals if positional else (structure, key.avals)
+                self._fast[key.x64][fast_key] = entry.run.buffers
         return entry.run(*leaves) if not any(entry.donated) else self._donate_run(entry, leaves)
 
     def _lookup(self, args, kwargs):
@@ -266,7 +279,7 @@ class JitFunction:
 
 @functools.lru_cache(maxsize=64)
 def _positional(n: int):
-    return tree_flatten((tuple(range(n)), {}))[1]
+    return tree_flatten(tuple(range(n)))[1]
 
 
 def _donatable(x, dtype, reuse: bool):
@@ -295,9 +308,11 @@ def _runner(fun, entry: _Entry) -> Callable:
         if config.jax_debug_nans:
             check_for_nans(name, closed, buffers, outs)
         if single:
-            # from_buffer without its checks: the program returns exactly these dtypes.
+            # from_buffer without its checks (the program returns exactly these dtypes) and
+            # without freezing the buffer, which Array.__array__ does if it is ever exposed.
             out = outs[0]
-            out.flags.writeable = False
+            if type(out) is not np.ndarray:  # an impl may hand back a NumPy scalar
+                return from_buffer(out, out_aval)
             array = new_array(Array)
             array._value, array.aval = out, out_aval
             return array

@@ -77,7 +77,12 @@ class Array:
             self._value._fail()
         if copy:
             return np.array(self._value, dtype=dtype)
-        return self._value if dtype is None else self._value.astype(dtype)
+        if dtype is None:
+            # jit's dispatch wraps fresh buffers without freezing them; only here can a
+            # caller reach one, so this is where it becomes read-only.
+            self._value.flags.writeable = False
+            return self._value
+        return self._value.astype(dtype)
 
     def item(self, *args):
         return self._value.item(*args)

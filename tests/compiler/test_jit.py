@@ -260,3 +260,30 @@ def test_statics_equal_in_python_but_of_other_types_compile_separately():
     signs = fg.jit(lambda x, c: x * c, static_argnums=1)
     assert np.signbit(np.asarray(signs(np.ones(1, np.float32), -0.0))).all()
     assert not np.signbit(np.asarray(signs(np.ones(1, np.float32), 0.0))).any()
+
+
+def test_outputs_are_read_only_once_exposed_to_numpy():
+    out = fg.jit(lambda x: jnp.sin(x) + 1.0)(jnp.asarray(f32(4)))
+    view = np.asarray(out)
+    with pytest.raises(ValueError, match="read-only"):
+        view[0] = 5.0
+    scalar = fg.jit(lambda x: x.sum())(jnp.asarray(f32(4)))
+    with pytest.raises(ValueError, match="read-only"):
+        np.asarray(scalar)[()] = 5.0
+
+
+def test_a_tracer_leaked_from_jit_names_where_it_was_created():
+    leaked = []
+
+    @fg.jit
+    def f(x):
+        leaked.append(x)
+        return x * 2.0
+
+    x = jnp.asarray(f32(3))
+    f(x)
+    for use in (lambda: jnp.sin(leaked[0]), lambda: f(leaked[0])):
+        with pytest.raises(fg.errors.UnexpectedTracerError) as info:
+            use()
+        message = str(info.value)
+        assert "jit of f" in message and "test_jit.py:" in message

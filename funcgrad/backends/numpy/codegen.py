@@ -19,7 +19,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from funcgrad.backends.numpy.kernels import dot_into, kernel_line, writes_in_place
+from funcgrad.backends.numpy.kernels import (
+    allocating_call,
+    dot_into,
+    kernel_line,
+    writes_in_place,
+)
 from funcgrad.compiler.passes.fusion import FusionGroup
 from funcgrad.compiler.passes.memory import DONATED, FRESH, BufferPlan, Step, plan_buffers
 from funcgrad.core.jaxpr import ClosedJaxpr, Literal, Var
@@ -94,6 +99,10 @@ def compile_program(
             args = [operand(a) for a in eqn.invars]
             out = var_name(eqn.outvars[0]) if eqn.outvars else "_"
             kernel = kernel_line(eqn, args, out)
+            call = allocating_call(eqn, args) if kernel is not None else None
+            if call is not None and _small_fresh(eqn.outvars[0], plan):
+                lines.append(f"    {out} = {call}")
+                continue
             if kernel is not None:
                 lines.append(f"    {out} = {_buffer(eqn.outvars[0], plan, names, namespace)}")
                 lines.append(f"    {kernel}")
@@ -119,6 +128,15 @@ def compile_program(
     program.source = source
     program.plan = plan
     return program
+
+
+# Below this many elements a fresh output costs more to preallocate than to let NumPy make.
+_SMALL_FRESH = 4096
+
+
+def _small_fresh(var: Var, plan: BufferPlan) -> bool:
+    # 0-d results stay preallocated: a ufunc returns a NumPy scalar for them, not an array.
+    return plan.where[var][0] == FRESH and 0 < var.aval.ndim and var.aval.size <= _SMALL_FRESH
 
 
 def _buffer(var: Var, plan: BufferPlan, names: dict, namespace: dict) -> str:

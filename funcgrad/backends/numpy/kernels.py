@@ -15,7 +15,7 @@ import numpy as np
 
 from funcgrad.core.jaxpr import JaxprEqn
 
-__all__ = ["kernel_line", "writes_in_place", "dot_into"]
+__all__ = ["kernel_line", "allocating_call", "writes_in_place", "dot_into"]
 
 _WIDE_FLOATS = frozenset(map(np.dtype, ["float32", "float64", "complex64", "complex128"]))
 _WHOLE = frozenset(map(np.dtype, ["bool", "int8", "int16", "int32", "int64"])) | frozenset(
@@ -73,9 +73,10 @@ def _ufunc(name: str, allowed: frozenset) -> Callable:
     def rule(eqn, args, out):
         if not _operand_dtypes(eqn) <= allowed:
             return None
-        return f"np.{name}({', '.join(args)}, out={out})"
+        return f"np.{name}({', '.join(args)}{f', out={out}' if out else ''})"
 
     rule.in_place = True
+    rule.allocates = True
     return rule
 
 
@@ -180,6 +181,15 @@ def kernel_line(eqn: JaxprEqn, args: list[str], out: str) -> str | None:
     if rule is None or len(eqn.outvars) != 1 or eqn.outvars[0].aval.size == 0:
         return None
     return rule(eqn, args, out)
+
+
+def allocating_call(eqn: JaxprEqn, args: list[str]) -> str | None:
+    """The kernel as an expression making its own result (a plain ufunc call), if it has
+    one: cheaper than preallocating for small arrays."""
+    rule = _RULES.get(eqn.primitive.name)
+    if not getattr(rule, "allocates", False) or len(eqn.outvars) != 1:
+        return None
+    return rule(eqn, args, None)
 
 
 def writes_in_place(eqn: JaxprEqn) -> bool:
