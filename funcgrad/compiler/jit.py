@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from typing import Callable, NamedTuple, Sequence
 
@@ -156,6 +157,7 @@ class JitFunction:
                 entry.closed, entry.donated, _program_name(self.fun), entry.out_tree
             )
             entry.compiled = Compiled(entry.lowered)
+            _show_stages(_fun_name(self.fun), entry)
             entry.run = _runner(self.fun, entry)
             if self._fast_ok and not kwargs:
                 structure = flatten_to_key(args)[1]
@@ -280,6 +282,17 @@ class JitFunction:
 @functools.lru_cache(maxsize=64)
 def _positional(n: int):
     return tree_flatten(tuple(range(n)))[1]
+
+
+def _show_stages(name: str, entry: _Entry) -> None:
+    """FUNCGRAD_DEBUG=1 prints each traced program, 2 also the optimized one with its
+    fusion groups, 3 also the generated kernels (to stderr, once per compilation)."""
+    level = os.environ.get("FUNCGRAD_DEBUG", "0")
+    level = int(level) if level.isdigit() else 0
+    stages = [("traced", entry.closed), ("optimized", entry.lowered), ("kernels", entry.compiled)]
+    for title, stage in stages[:level]:
+        text = stage if title == "traced" else stage.as_text()
+        print(f"--- jit({name}) {title} ---\n{text}", file=sys.stderr)
 
 
 def _donatable(x, dtype, reuse: bool):

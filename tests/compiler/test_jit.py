@@ -287,3 +287,23 @@ def test_a_tracer_leaked_from_jit_names_where_it_was_created():
             use()
         message = str(info.value)
         assert "jit of f" in message and "test_jit.py:" in message
+
+
+@pytest.mark.parametrize("level", [0, 1, 2, 3])
+def test_funcgrad_debug_shows_the_stages_of_each_compilation(level, monkeypatch, capsys):
+    monkeypatch.setenv("FUNCGRAD_DEBUG", str(level))
+
+    def double_sine(x):
+        return jnp.sin(x) * 2.0
+
+    fg.jit(double_sine)(f32(3))
+    err = capsys.readouterr().err
+    titles = ["traced", "optimized", "kernels"]
+    for index, title in enumerate(titles):
+        assert (f"--- jit(double_sine) {title} ---" in err) == (index < level)
+    if level >= 1:
+        assert "sin" in err and "mul" in err
+    if level >= 2:
+        assert "# fusion 0: elementwise[3]" in err
+    if level >= 3:
+        assert "np.sin(" in err
