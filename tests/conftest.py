@@ -43,12 +43,26 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if not _eager_only(item)]
 
 
-@pytest.fixture
-def x64():
-    """Run a test with jax_enable_x64 on, restoring the previous setting afterwards."""
-    previous = config.jax_enable_x64
-    config.update("jax_enable_x64", True)
+def _flag_on(name: str):
+    """Turn a config flag on for one test, restoring its previous setting afterwards."""
+    previous = getattr(config, name)
+    config.update(name, True)
     try:
         yield
     finally:
-        config.update("jax_enable_x64", previous)
+        config.update(name, previous)
+
+
+@pytest.fixture
+def x64():
+    yield from _flag_on("jax_enable_x64")
+
+
+@pytest.fixture
+def debug_nans_on():
+    yield from _flag_on("jax_debug_nans")
+
+
+@pytest.fixture
+def explain_on():
+    yield from _flag_on("jax_explain_cache_misses")

@@ -25,9 +25,8 @@ from funcgrad.compiler.debug_nans import check_for_nans
 from funcgrad.compiler.stages import Compiled, Lowered
 from funcgrad.config import config
 from funcgrad.core.avals import get_aval
-from funcgrad.core.errors import UnexpectedTracerError
 from funcgrad.core.source_info import api_boundary, user_location
-from funcgrad.core.trace import EvalTrace, Tracer, check_alive, current_trace
+from funcgrad.core.trace import EvalTrace, Tracer, current_trace, refuse_at_top_level
 from funcgrad.interpreters.partial_eval import trace_to_jaxpr
 from funcgrad.lax.control_flow import closed_call
 from funcgrad.runtime.array import Array, from_buffer
@@ -147,11 +146,7 @@ class JitFunction:
             return tree_unflatten(entry.out_tree, closed_call(entry.closed, *leaves))
         for leaf in leaves:
             if isinstance(leaf, Tracer):
-                check_alive(leaf)
-                raise UnexpectedTracerError(
-                    f"jit({_fun_name(self.fun)}) received a tracer from {leaf._trace.origin} "
-                    f"outside that transformation (at {user_location()})."
-                )
+                refuse_at_top_level(leaf, f"jit({_fun_name(self.fun)})")
         if entry.run is None:
             entry.lowered = Lowered(
                 entry.closed, entry.donated, _program_name(self.fun), entry.out_tree

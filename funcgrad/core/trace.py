@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from typing import NoReturn
 
 import numpy as np
 
@@ -141,6 +142,15 @@ def check_alive(tracer: Tracer) -> None:
         )
 
 
+def refuse_at_top_level(tracer: Tracer, receiver: str) -> NoReturn:
+    """`receiver` got a tracer while no transform is running: it leaked out of one."""
+    check_alive(tracer)
+    raise UnexpectedTracerError(
+        f"{receiver} received a tracer from {tracer._trace.origin} outside that "
+        f"transformation (at {user_location()})."
+    )
+
+
 class EvalTrace(Trace):
     """The root trace: applies each primitive's NumPy implementation at once."""
 
@@ -151,11 +161,7 @@ class EvalTrace(Trace):
         avals, values = [], []
         for arg in args:
             if isinstance(arg, Tracer):
-                check_alive(arg)
-                raise UnexpectedTracerError(
-                    f"{primitive.name} received a tracer from {arg._trace.origin} outside that "
-                    f"transformation (at {user_location()})."
-                )
+                refuse_at_top_level(arg, primitive.name)
             aval = get_aval(arg)
             avals.append(aval)
             # Foreign arrays are copied so that no result can alias a buffer the user may mutate.

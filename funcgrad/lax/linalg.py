@@ -35,27 +35,33 @@ def _free_axes(ndim: int, *used) -> list[int]:
     return [a for a in range(ndim) if a not in taken]
 
 
-@dot_general_p.def_impl
-def _dot_general_impl(lhs, rhs, *, dimension_numbers, precision, preferred_element_type):
+def as_batched_matmul(lhs, rhs, dimension_numbers) -> tuple[np.ndarray, np.ndarray, list]:
+    """Views of the operands as (batch, rows, contracted) and (batch, contracted, cols), so
+    one np.matmul computes the product (a transposed operand stays a strided view that BLAS
+    reads in place), and the shape the product then has."""
     (lc, rc), (lb, rb) = dimension_numbers
     lf, rf = _free_axes(lhs.ndim, lc, lb), _free_axes(rhs.ndim, rc, rb)
-    batch = [lhs.shape[a] for a in lb]
 
     def size(shape, axes):
         return int(np.prod([shape[a] for a in axes], dtype=np.int64))
 
-    # Bring both operands to (batch, rows, contracted) x (batch, contracted, cols), one matmul.
     lhs3 = np.transpose(lhs, [*lb, *lf, *lc]).reshape(
         size(lhs.shape, lb), size(lhs.shape, lf), size(lhs.shape, lc)
     )
     rhs3 = np.transpose(rhs, [*rb, *rc, *rf]).reshape(
         size(rhs.shape, rb), size(rhs.shape, rc), size(rhs.shape, rf)
     )
+    shape = [*(lhs.shape[a] for a in lb), *(lhs.shape[a] for a in lf)]
+    return lhs3, rhs3, shape + [rhs.shape[a] for a in rf]
+
+
+@dot_general_p.def_impl
+def _dot_general_impl(lhs, rhs, *, dimension_numbers, precision, preferred_element_type):
+    lhs3, rhs3, shape = as_batched_matmul(lhs, rhs, dimension_numbers)
     out_dtype = preferred_element_type or lhs.dtype
     out = np.matmul(lhs3.astype(out_dtype, copy=False), rhs3.astype(out_dtype, copy=False))
     # NumPy computes bfloat16 products in float32; the result keeps the operands' dtype.
-    out = out.astype(out_dtype, copy=False)
-    return out.reshape([*batch, *(lhs.shape[a] for a in lf), *(rhs.shape[a] for a in rf)])
+    return out.astype(out_dtype, copy=False).reshape(shape)
 
 
 @dot_general_p.def_abstract_eval

@@ -17,16 +17,6 @@ F3 = np.ones(3, np.float32)
 F4 = np.ones(4, np.float32)
 
 
-@pytest.fixture
-def explain_on():
-    previous = config.jax_explain_cache_misses
-    config.update("jax_explain_cache_misses", True)
-    try:
-        yield
-    finally:
-        config.update("jax_explain_cache_misses", previous)
-
-
 def model(params, x, scale=1):
     return params["w"] * x * scale
 

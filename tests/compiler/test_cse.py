@@ -1,6 +1,7 @@
 """CSE merges equations that compute the same thing, and only those: the rewritten program
 has exactly the hand-counted equations, type-checks and gives the original's values."""
 
+import effect_primitive
 import numpy as np
 
 import funcgrad as fg
@@ -17,16 +18,9 @@ from funcgrad.core.jaxpr import (
     eval_jaxpr,
     pp_jaxpr,
 )
-from funcgrad.core.primitive import Primitive
 from funcgrad.lax.elementwise import sin_p
 
 rng = np.random.default_rng(7)
-
-# A scratch effectful primitive: returns its operand and counts its runs.
-_effect_runs = []
-_effect_p = Primitive("test_cse_effect", has_side_effects=True)
-_effect_p.def_impl(lambda x: _effect_runs.append(1) or x)
-_effect_p.def_abstract_eval(lambda aval: aval)
 
 
 def f32(*shape):
@@ -114,20 +108,20 @@ def test_chains_merge_through_earlier_merges():
 
 def test_side_effects_are_never_merged():
     def fun(x):
-        return _effect_p.bind(x) + _effect_p.bind(x)
+        return effect_primitive.effect_p.bind(x) + effect_primitive.effect_p.bind(x)
 
     merged = _cse_checked(fun, f32(2))
-    assert _names(merged) == ["test_cse_effect", "test_cse_effect", "add"]
-    _effect_runs.clear()
+    assert _names(merged) == ["test_effect", "test_effect", "add"]
+    effect_primitive.runs.clear()
     eval_jaxpr(merged.jaxpr, merged.consts, f32(2))
-    assert len(_effect_runs) == 2
+    assert len(effect_primitive.runs) == 2
 
 
 def test_calls_of_one_body_merge_unless_the_body_has_effects():
     pure = fg.jit(jnp.sin)
     merged = _cse_checked(lambda x: pure(x) + pure(x), f32(2))
     assert _names(merged) == ["closed_call", "add"]
-    effectful = fg.jit(lambda v: _effect_p.bind(v) * 2.0)
+    effectful = fg.jit(lambda v: effect_primitive.effect_p.bind(v) * 2.0)
     merged = _cse_checked(lambda x: effectful(x) + effectful(x), f32(2))
     assert _names(merged) == ["closed_call", "closed_call", "add"]
 

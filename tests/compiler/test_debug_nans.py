@@ -18,16 +18,6 @@ with np.errstate(invalid="ignore"):
     LOG_OF_NEGATIVE = np.log(NEGATIVE)
 
 
-@pytest.fixture
-def debug_nans_on():
-    previous = config.jax_debug_nans
-    config.update("jax_debug_nans", True)
-    try:
-        yield
-    finally:
-        config.update("jax_debug_nans", previous)
-
-
 def line_of(fun, offset: int) -> str:
     """`test_debug_nans.py:N`, N being the line `offset` lines below `def fun`."""
     return f"test_debug_nans.py:{fun.__code__.co_firstlineno + offset}"

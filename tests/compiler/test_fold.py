@@ -2,6 +2,7 @@
 expected equations remain, folded values keep their avals, and the program computes what the
 original computes (against NumPy on random inputs)."""
 
+import effect_primitive
 import numpy as np
 import pytest
 
@@ -20,16 +21,9 @@ from funcgrad.core.jaxpr import (
     eval_jaxpr,
     pp_jaxpr,
 )
-from funcgrad.core.primitive import Primitive
 from funcgrad.lax.collectives import axis_index_p
 
 rng = np.random.default_rng(3)
-
-# A scratch effectful primitive: returns its operand and counts its runs.
-_effect_runs = []
-_effect_p = Primitive("test_fold_effect", has_side_effects=True)
-_effect_p.def_impl(lambda x: _effect_runs.append(1) or x)
-_effect_p.def_abstract_eval(lambda aval: aval)
 
 
 def f32(*shape):
@@ -156,9 +150,11 @@ def test_folded_output_is_a_literal_of_the_output_aval():
 
 
 def test_side_effects_are_not_folded():
-    closed, folded = _fold_checked(lambda v: v + _effect_p.bind(jnp.asarray(1.0)), f32(2))
+    closed, folded = _fold_checked(
+        lambda v: v + effect_primitive.effect_p.bind(jnp.asarray(1.0)), f32(2)
+    )
     assert _names(folded) == _names(closed)
-    assert closed.eqns[0].primitive is _effect_p
+    assert closed.eqns[0].primitive is effect_primitive.effect_p
 
 
 def test_equation_whose_impl_fails_is_left_for_the_call():

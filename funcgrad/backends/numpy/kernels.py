@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 from funcgrad.core.jaxpr import JaxprEqn
+from funcgrad.lax.linalg import as_batched_matmul
 
 __all__ = ["kernel_line", "allocating_call", "writes_in_place", "dot_into"]
 
@@ -137,27 +138,14 @@ def _dot_general(eqn, args, out):
 
 
 def dot_into(lhs, rhs, out, dimension_numbers):
-    """dot_general into `out`: operands viewed as (batch, rows, contracted) and (batch,
-    contracted, cols) without copies where strides allow (a transposed operand stays a
-    transposed view that BLAS reads in place)."""
-    (lc, rc), (lb, rb) = dimension_numbers
-    lf = [a for a in range(lhs.ndim) if a not in lc and a not in lb]
-    rf = [a for a in range(rhs.ndim) if a not in rc and a not in rb]
+    """dot_general into `out`, reading transposed operands in place."""
+    (lc, rc), (lb, _) = dimension_numbers
     if not lb and len(lc) == len(rc) == 1 and lhs.ndim <= 2 and rhs.ndim <= 2:
         a = lhs.T if lhs.ndim == 2 and lc[0] == 0 else lhs
         b = rhs.T if rhs.ndim == 2 and rc[0] == 1 else rhs
         np.matmul(a, b, out=out)
         return
-
-    def size(shape, axes):
-        return int(np.prod([shape[i] for i in axes], dtype=np.int64))
-
-    lhs3 = np.transpose(lhs, [*lb, *lf, *lc]).reshape(
-        size(lhs.shape, lb), size(lhs.shape, lf), size(lhs.shape, lc)
-    )
-    rhs3 = np.transpose(rhs, [*rb, *rc, *rf]).reshape(
-        size(rhs.shape, rb), size(rhs.shape, rc), size(rhs.shape, rf)
-    )
+    lhs3, rhs3, _ = as_batched_matmul(lhs, rhs, dimension_numbers)
     np.matmul(lhs3, rhs3, out=out.reshape(lhs3.shape[0], lhs3.shape[1], rhs3.shape[2]))
 
 
