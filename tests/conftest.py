@@ -43,6 +43,20 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if not _eager_only(item)]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def kernel_cache_in_a_temporary_directory(tmp_path_factory):
+    """Compiled LLVM kernels go to a fresh cache, not the user's ~/.cache/funcgrad."""
+    import os
+
+    previous = os.environ.get("FUNCGRAD_CACHE_DIR")
+    os.environ["FUNCGRAD_CACHE_DIR"] = str(tmp_path_factory.mktemp("kernel-cache"))
+    yield
+    if previous is None:
+        del os.environ["FUNCGRAD_CACHE_DIR"]
+    else:
+        os.environ["FUNCGRAD_CACHE_DIR"] = previous
+
+
 def _flag_on(name: str):
     """Turn a config flag on for one test, restoring its previous setting afterwards."""
     previous = getattr(config, name)

@@ -149,7 +149,7 @@ class JitFunction:
                 refuse_at_top_level(leaf, f"jit({_fun_name(self.fun)})")
         if entry.run is None:
             entry.lowered = Lowered(
-                entry.closed, entry.donated, _program_name(self.fun), entry.out_tree
+                entry.closed, entry.donated, _program_name(self.fun), entry.out_tree, self.backend
             )
             entry.compiled = Compiled(entry.lowered)
             _show_stages(_fun_name(self.fun), entry)
@@ -263,7 +263,9 @@ class JitFunction:
     def lower(self, *args, **kwargs) -> Lowered:
         """The optimized, fusion-grouped program for these arguments' signature."""
         _, _, entry = self._lookup(args, kwargs)
-        return Lowered(entry.closed, entry.donated, _program_name(self.fun), entry.out_tree)
+        return Lowered(
+            entry.closed, entry.donated, _program_name(self.fun), entry.out_tree, self.backend
+        )
 
     def eval_shape(self, *args, **kwargs):
         _, _, entry = self._lookup(args, kwargs)
@@ -338,8 +340,19 @@ def _runner(fun, entry: _Entry) -> Callable:
     return run
 
 
-# The backends jit can compile for; "cpu" names the default CPU backend, as in JAX.
-BACKENDS = {"numpy": "numpy", "cpu": "numpy"}
+# The backends jit can compile for; "cpu" names the default CPU backend, as in JAX, which
+# FUNCGRAD_BACKEND overrides.
+BACKENDS = {"numpy": "numpy", "llvm": "llvm", "cpu": "numpy"}
+
+
+def _default_backend() -> str:
+    chosen = os.environ.get("FUNCGRAD_BACKEND", "cpu")
+    if chosen not in BACKENDS:
+        raise ValueError(
+            f"FUNCGRAD_BACKEND={chosen!r} is not a backend; available: "
+            f"{', '.join(sorted(BACKENDS))}."
+        )
+    return BACKENDS[chosen]
 
 
 def jit(
@@ -369,5 +382,5 @@ def jit(
         as_tuple(static_argnums),
         as_tuple(static_argnames),
         as_tuple(donate_argnums),
-        BACKENDS[backend or "numpy"],
+        BACKENDS[backend] if backend is not None else _default_backend(),
     )

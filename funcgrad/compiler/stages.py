@@ -10,7 +10,6 @@ from typing import Sequence
 
 import numpy as np
 
-from funcgrad.backends.numpy.codegen import compile_program
 from funcgrad.compiler.passes.fusion import FusionGroup, fuse
 from funcgrad.compiler.pipeline import optimize
 from funcgrad.core.jaxpr import ClosedJaxpr, Jaxpr, pp_jaxpr
@@ -26,8 +25,16 @@ _TRANSCENDENTAL = frozenset(
 class Lowered:
     """One signature's optimized program, grouped for fusion, not yet compiled."""
 
-    def __init__(self, traced: ClosedJaxpr, donated: Sequence[bool], name: str, out_tree):
+    def __init__(
+        self,
+        traced: ClosedJaxpr,
+        donated: Sequence[bool],
+        name: str,
+        out_tree,
+        backend: str = "numpy",
+    ):
         self.traced = traced
+        self.backend = backend
         self.optimized = optimize(traced)
         self.groups: list[FusionGroup] = fuse(self.optimized)
         self.donated = tuple(donated)
@@ -56,18 +63,30 @@ class Compiled:
 
     def __init__(self, lowered: Lowered):
         self.lowered = lowered
+        compile_program = _backend_compiler(lowered.backend)
         self.program = compile_program(
             lowered.optimized, lowered.groups, lowered.donated, lowered.name
         )
 
     def as_text(self) -> str:
-        return self.program.source
+        """The generated program; with the LLVM backend, also each native kernel's
+        optimized LLVM IR (kernels compile on first run, for the strides they meet)."""
+        kernels = [f"; group {n}\n{k.as_text()}" for n, k in self.program.natives.items()]
+        return "\n\n".join([self.program.source, *kernels])
 
     def cost_analysis(self) -> dict:
         return cost_analysis(self.lowered.groups)
 
     def memory_analysis(self) -> dict:
         return {"temp_size_in_bytes": self.program.plan.scratch_bytes()}
+
+
+def _backend_compiler(backend: str):
+    if backend == "llvm":
+        from funcgrad.backends.llvm.program import compile_program
+    else:
+        from funcgrad.backends.numpy.codegen import compile_program
+    return compile_program
 
 
 def lower_closed(traced: ClosedJaxpr, donated: Sequence[bool], name: str, out_tree) -> Lowered:

@@ -46,11 +46,15 @@ def _silence_generated_code() -> None:
         _installed_filter[:] = [warnings.filters[0]]
 
 
-def steps_of(groups: Sequence[FusionGroup]) -> list[Step]:
-    """The schedule as the buffer planner sees it, one step per equation."""
+def steps_of(groups: Sequence[FusionGroup], natives: dict) -> list[Step]:
+    """The schedule as the buffer planner sees it: one step per equation, or one per group
+    that runs as a native kernel (which writes its outputs into planned buffers)."""
     probe = ["_"] * 8
     steps = []
-    for group in groups:
+    for number, group in enumerate(groups):
+        if number in natives:
+            steps.append(Step(group.inputs, group.outputs, True))
+            continue
         for eqn in group.eqns:
             planned = kernel_line(eqn, probe[: len(eqn.invars)], "_") is not None
             steps.append(Step(eqn.invars, eqn.outvars, planned, planned and writes_in_place(eqn)))
@@ -62,12 +66,22 @@ def compile_program(
     groups: Sequence[FusionGroup],
     donated: Sequence[bool] = (),
     name: str = "program",
+    native: Callable | None = None,
 ) -> Callable:
     """A function `(*input buffers) -> list of output buffers` running `closed` as
-    scheduled by `groups`. Donated inputs must arrive as writeable buffers."""
+    scheduled by `groups`. Donated inputs must arrive as writeable buffers.
+
+    `native(group, number)`, when given, may return a callable that runs a whole group:
+    it takes the group's input buffers then its output buffers (planned here) and writes
+    the outputs; other groups run as NumPy kernels, equation by equation."""
     _silence_generated_code()
     jaxpr = closed.jaxpr
-    plan = plan_buffers(steps_of(groups), jaxpr.invars, jaxpr.outvars, donated)
+    natives = {}
+    for number, group in enumerate(groups):
+        kernel = native(group, number) if native is not None else None
+        if kernel is not None:
+            natives[number] = kernel
+    plan = plan_buffers(steps_of(groups, natives), jaxpr.invars, jaxpr.outvars, donated)
     names: dict[Var, str] = {}
     namespace: dict[str, object] = {"__name__": _MODULE, "np": np, "dot_into": dot_into}
 
@@ -95,6 +109,13 @@ def compile_program(
     counter = 0
     for number, group in enumerate(groups):
         lines.append(f"    # group {number}: {group.describe()}")
+        if number in natives:
+            namespace[f"group{number}"] = natives[number]
+            for var in group.outputs:
+                lines.append(f"    {var_name(var)} = {_buffer(var, plan, names, namespace)}")
+            buffers = ", ".join(operand(v) for v in (*group.inputs, *group.outputs))
+            lines.append(f"    group{number}({buffers})")
+            continue
         for eqn in group.eqns:
             args = [operand(a) for a in eqn.invars]
             out = var_name(eqn.outvars[0]) if eqn.outvars else "_"
@@ -127,6 +148,7 @@ def compile_program(
     program = namespace[name]
     program.source = source
     program.plan = plan
+    program.natives = natives
     return program
 
 

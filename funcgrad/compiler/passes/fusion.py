@@ -102,9 +102,12 @@ def fuse(closed: ClosedJaxpr) -> list[FusionGroup]:
         return True
 
     def candidate(eqn: JaxprEqn, shape: tuple) -> _Open | None:
-        """The latest group producing one of eqn's operands, when eqn may join it."""
+        """The group eqn joins: the latest one producing one of its operands, else the
+        latest of its iteration space (siblings that share inputs, like `x > 0` and `x * y`
+        in a `where`, then read them in one pass), when eqn may join it."""
         producers = {home[a] for a in eqn.invars if isinstance(a, Var) and a in home}
-        for group in sorted(producers, key=lambda g: -g.index):
+        ordered = sorted(producers, key=lambda g: -g.index) + groups[::-1]
+        for group in ordered:
             if group.kind != OPAQUE and group.shape == shape and can_join(group, eqn):
                 return group
         return None
@@ -187,3 +190,22 @@ def _finish(closed: ClosedJaxpr, groups: list[_Open]) -> list[FusionGroup]:
             FusionGroup(group.kind, group.shape, tuple(group.eqns), tuple(inputs), outputs)
         )
     return result
+
+
+def split_epilogues(closed: ClosedJaxpr, groups: list[FusionGroup]) -> list[FusionGroup]:
+    """The groups with each matmul's epilogue as an elementwise group of its own, for a
+    backend that runs the product as a library call and the epilogue as its own kernel."""
+    opens: list[_Open] = []
+
+    def add(kind: str, shape: tuple, eqns) -> None:
+        group = _Open(kind, shape, len(opens))
+        group.eqns.extend(eqns)
+        opens.append(group)
+
+    for group in groups:
+        if group.kind == MATMUL and len(group.eqns) > 1:
+            add(MATMUL, group.shape, group.eqns[:1])
+            add(ELEMENTWISE, group.shape, group.eqns[1:])
+        else:
+            add(group.kind, group.shape, group.eqns)
+    return _finish(closed, opens)

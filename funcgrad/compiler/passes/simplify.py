@@ -215,9 +215,26 @@ def _broadcast_in_dim(eqn: JaxprEqn, context: _Context) -> Rewrite:
         # Operand axis i lands on inner axis inner_dims[i], which lands on dims[inner_dims[i]].
         dims = tuple(dims[d] for d in inner.params["broadcast_dimensions"])
         operand = inner.invars[0]
+    else:
+        inner = _unit_axes_reshape(operand, context)
+        if inner is not None:
+            # A keepdims-style reshape only added size-1 axes: broadcast the original.
+            dims = tuple(d for d, size in zip(dims, operand.aval.shape) if size != 1)
+            operand = inner.invars[0]
     if eqn.params["shape"] == operand.aval.shape and dims == _identity(len(dims)):
         return operand
     return None if inner is None else _replace(eqn, (operand,), broadcast_dimensions=dims)
+
+
+def _unit_axes_reshape(operand: Atom, context: _Context) -> JaxprEqn | None:
+    """The reshape producing `operand` when it only inserted size-1 axes into an operand
+    that has none (a reduction's result given back its reduced axes)."""
+    reshape = context.producer(operand, shapes.reshape_p)
+    if reshape is None or reshape.params["dimensions"] is not None:
+        return None
+    before = reshape.invars[0].aval.shape
+    after = [s for s in operand.aval.shape if s != 1]
+    return reshape if 1 not in before and list(before) == after else None
 
 
 # ---------------------------------------------------------------------------------------

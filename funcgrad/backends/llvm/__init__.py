@@ -1,0 +1,1 @@
+"""The LLVM backend: fusion groups compiled to native, vectorized loops with llvmlite."""

@@ -1,0 +1,590 @@
+"""One fusion group -> one native loop nest, generated as LLVM IR.
+
+A group's iteration space is its `shape`. The kernel's outermost loop runs over the kept
+(not reduced) index space, flattened; that is the loop callers split across threads
+(kernel ABI: `kernel(start, stop, pointers)`). Inside it, loops over the reduced axes, or,
+for a group without reductions, over the last axis in blocks, visit each point once: the
+group's external inputs are loaded there (through their strides, so broadcast, transposed
+and sliced operands are read in place), its equations are evaluated as scalar SSA values,
+its full-shape outputs are stored, and reductions accumulate. The innermost loop has
+constant trip counts and strides, which is what LLVM's loop vectorizer needs.
+
+Kernels are specialized on their inputs' strides, which are fixed per program but known
+only when the program first runs (an input may be a transposed view an earlier step made).
+A group holding an equation without a rule here is not lowered (its backend falls back).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Callable, Sequence
+
+import llvmlite.ir as ir
+import numpy as np
+
+from funcgrad.compiler.passes.fusion import REDUCTION, FusionGroup
+from funcgrad.core.jaxpr import Literal, Var
+
+__all__ = ["Unsupported", "GroupCode", "group_code", "contiguous_strides"]
+
+_I64 = ir.IntType(64)
+_PTR = ir.PointerType()
+_BLOCK = 2048  # elements of the last axis per parallel iteration of an elementwise group
+
+_LLVM_TYPES = {
+    "float32": ir.FloatType(),
+    "float64": ir.DoubleType(),
+    "int8": ir.IntType(8),
+    "int16": ir.IntType(16),
+    "int32": ir.IntType(32),
+    "int64": ir.IntType(64),
+    "uint8": ir.IntType(8),
+    "uint16": ir.IntType(16),
+    "uint32": ir.IntType(32),
+    "uint64": ir.IntType(64),
+    "bool": ir.IntType(8),  # stored as a byte; computed with as i1
+}
+
+
+class Unsupported(Exception):
+    """The group holds something this backend does not lower."""
+
+
+def _llvm_type(dtype: np.dtype) -> ir.Type:
+    try:
+        return _LLVM_TYPES[np.dtype(dtype).name]
+    except KeyError:
+        raise Unsupported(f"dtype {dtype}") from None
+
+
+def _is_float(dtype) -> bool:
+    return np.dtype(dtype).kind == "f"
+
+
+def _is_signed(dtype) -> bool:
+    return np.dtype(dtype).kind == "i"
+
+
+# ---------------------------------------------------------------------------------------
+# Scalar rules: equation -> LLVM value, given its operands as (value, dtype).
+
+Scalar = tuple  # (ir.Value, np.dtype); bools are i1 values
+
+
+def _binary(float_op: str, int_op: str | None) -> Callable:
+    def rule(b: ir.IRBuilder, ops: list[Scalar], eqn, env) -> ir.Value:
+        (x, dtype), (y, _) = ops
+        if _is_float(dtype):
+            return getattr(b, float_op)(x, y)
+        if int_op is None or dtype == np.dtype(bool):
+            raise Unsupported(f"{eqn.primitive.name} on {dtype}")
+        return getattr(b, int_op)(x, y)
+
+    return rule
+
+
+def _declare(module: ir.Module, name: str, ty: ir.Type, arity: int) -> ir.Function:
+    """An overloaded LLVM intrinsic on `ty`, e.g. llvm.maximum.f32."""
+    fn_type = ir.FunctionType(ty, [ty] * arity)
+    return module.declare_intrinsic(f"llvm.{name}", [ty], fn_type)
+
+
+def _intrinsic(name: str) -> Callable:
+    def rule(b: ir.IRBuilder, ops: list[Scalar], eqn, env) -> ir.Value:
+        values = [v for v, _ in ops]
+        dtype = ops[0][1]
+        if not _is_float(dtype):
+            raise Unsupported(f"{eqn.primitive.name} on {dtype}")
+        return b.call(_declare(b.module, name, values[0].type, len(values)), values)
+
+    return rule
+
+
+def _math(name: str) -> Callable:
+    """A function from the vectorizable math library (mathlib.py)."""
+
+    def rule(b: ir.IRBuilder, ops: list[Scalar], eqn, env) -> ir.Value:
+        from funcgrad.backends.llvm import mathlib
+
+        dtype = ops[0][1]
+        if not _is_float(dtype):
+            raise Unsupported(f"{eqn.primitive.name} on {dtype}")
+        fn = mathlib.math_function(b.module, name, ops[0][0].type)
+        return b.call(fn, [v for v, _ in ops])
+
+    return rule
+
+
+def _neg(b, ops, eqn, env):
+    ((x, dtype),) = ops
+    return b.fneg(x) if _is_float(dtype) else b.neg(x)
+
+
+def _compare(float_cond: str, int_cond: str) -> Callable:
+    def rule(b: ir.IRBuilder, ops: list[Scalar], eqn, env) -> ir.Value:
+        (x, dtype), (y, _) = ops
+        if _is_float(dtype):
+            if float_cond == "!=":
+                return b.fcmp_unordered("!=", x, y)
+            return b.fcmp_ordered(float_cond, x, y)
+        if dtype == np.dtype(bool) or not _is_signed(dtype):
+            return b.icmp_unsigned(int_cond, x, y)
+        return b.icmp_signed(int_cond, x, y)
+
+    return rule
+
+
+def _extremum(float_intrinsic: str, cond: str) -> Callable:
+    def rule(b: ir.IRBuilder, ops: list[Scalar], eqn, env) -> ir.Value:
+        (x, dtype), (y, _) = ops
+        if _is_float(dtype):
+            return b.call(_declare(b.module, float_intrinsic, x.type, 2), [x, y])
+        pick = b.icmp_signed(cond, x, y) if _is_signed(dtype) else b.icmp_unsigned(cond, x, y)
+        return b.select(pick, x, y)
+
+    return rule
+
+
+def _bitwise(op: str) -> Callable:
+    def rule(b: ir.IRBuilder, ops: list[Scalar], eqn, env) -> ir.Value:
+        if _is_float(ops[0][1]):
+            raise Unsupported(f"{eqn.primitive.name} on floats")
+        return getattr(b, op)(*[v for v, _ in ops])
+
+    return rule
+
+
+def _not(b, ops, eqn, env):
+    ((x, dtype),) = ops
+    if _is_float(dtype):
+        raise Unsupported("not on floats")
+    return b.not_(x)
+
+
+def _select(b, ops, eqn, env):
+    (which, dtype), *cases = ops
+    if len(cases) != 2 or dtype != np.dtype(bool):
+        raise Unsupported("select_n with an integer selector")
+    return b.select(which, cases[1][0], cases[0][0])
+
+
+def _convert(b, ops, eqn, env):
+    ((x, source),) = ops
+    target = eqn.outvars[0].aval.dtype
+    ty = _llvm_type(target)
+    if source == target:
+        return x
+    if target == np.dtype(bool):
+        if _is_float(source):
+            return b.fcmp_unordered("!=", x, ir.Constant(x.type, 0.0))
+        return b.icmp_unsigned("!=", x, ir.Constant(x.type, 0))
+    if source == np.dtype(bool):
+        return b.uitofp(x, ty) if _is_float(target) else b.zext(x, ty)
+    if _is_float(source) and _is_float(target):
+        return b.fpext(x, ty) if ty.intrinsic_name == "f64" else b.fptrunc(x, ty)
+    if _is_float(target):
+        return b.sitofp(x, ty) if _is_signed(source) else b.uitofp(x, ty)
+    if _is_float(source):
+        raise Unsupported("float -> integer conversion")  # the impl's saturation rules
+    if ty.width > x.type.width:
+        return b.sext(x, ty) if _is_signed(source) else b.zext(x, ty)
+    return b.trunc(x, ty) if ty.width < x.type.width else x
+
+
+def _integer_pow(b, ops, eqn, env):
+    ((x, dtype),) = ops
+    y = eqn.params["y"]
+    if not _is_float(dtype) or y < 0:
+        raise Unsupported("integer_pow on integers or to a negative power")
+    result, base, n = None, x, y
+    while n:
+        if n & 1:
+            result = base if result is None else b.fmul(result, base)
+        n >>= 1
+        if n:
+            base = b.fmul(base, base)
+    return ir.Constant(x.type, 1.0) if result is None else result
+
+
+def _div(b, ops, eqn, env):
+    (x, dtype), (y, _) = ops
+    if not _is_float(dtype):
+        raise Unsupported("integer division")  # rounds toward zero with its own 0 rules
+    return b.fdiv(x, y)
+
+
+def _rsqrt(b, ops, eqn, env):
+    ((x, dtype),) = ops
+    sqrt = _intrinsic("sqrt")(b, ops, eqn, env)
+    return b.fdiv(ir.Constant(x.type, 1.0), sqrt)
+
+
+def _identity(b, ops, eqn, env):
+    return ops[0][0]
+
+
+SCALAR_RULES: dict[str, Callable] = {
+    "add": _binary("fadd", "add"),
+    "sub": _binary("fsub", "sub"),
+    "mul": _binary("fmul", "mul"),
+    "div": _div,
+    "neg": _neg,
+    "max": _extremum("maximum", ">"),
+    "min": _extremum("minimum", "<"),
+    "eq": _compare("==", "=="),
+    "ne": _compare("!=", "!="),
+    "lt": _compare("<", "<"),
+    "le": _compare("<=", "<="),
+    "gt": _compare(">", ">"),
+    "ge": _compare(">=", ">="),
+    "and": _bitwise("and_"),
+    "or": _bitwise("or_"),
+    "xor": _bitwise("xor"),
+    "not": _not,
+    "select_n": _select,
+    "convert_element_type": _convert,
+    "integer_pow": _integer_pow,
+    "abs": _intrinsic("fabs"),
+    "floor": _intrinsic("floor"),
+    "ceil": _intrinsic("ceil"),
+    "sqrt": _intrinsic("sqrt"),
+    "rsqrt": _rsqrt,
+    "stop_gradient": _identity,
+    **{name: _math(name) for name in ("exp", "log", "log1p", "expm1", "tanh", "sin", "cos")},
+    "logistic": _math("logistic"),
+    "erf": _math("erf"),
+    "pow": _math("pow"),
+}
+
+_REDUCE = {
+    "reduce_sum": ("fadd", "add", 0),
+    "reduce_max": ("maximum", "max", None),
+    "reduce_min": ("minimum", "min", None),
+}
+
+
+# ---------------------------------------------------------------------------------------
+# The loop nest
+
+
+class GroupCode:
+    """A group's kernel generator: `ir_for(strides)` is the module text for inputs with
+    those element strides; `inputs`/`outputs` give the pointer order of the kernel ABI."""
+
+    def __init__(self, group: FusionGroup, name: str):
+        self.group, self.name = group, name
+        self.shape = tuple(group.shape)
+        self.inputs = tuple(group.inputs)
+        self.outputs = tuple(group.outputs)
+        self.reduced_axes = self._reduced_axes()
+        self.kept = [d for d in range(len(self.shape)) if d not in self.reduced_axes]
+        # Parallel iterations: the kept index space; without reductions the last axis is
+        # split into blocks so that a 1-D array still spreads over the cores.
+        if self.reduced_axes or not self.shape:
+            self.blocks = 1
+            self.iterations = int(np.prod([self.shape[d] for d in self.kept], dtype=np.int64))
+        else:
+            self.blocks = -(-self.shape[-1] // _BLOCK)
+            outer = int(np.prod(self.shape[:-1], dtype=np.int64))
+            self.iterations = outer * self.blocks
+        self._check_supported()
+
+    def _reduced_axes(self) -> tuple:
+        axes = {tuple(e.params["axes"]) for e in self.group.eqns if e.primitive.name in _REDUCE}
+        if len(axes) > 1:
+            raise Unsupported("reductions over different axes in one group")
+        for eqn in self.group.eqns:
+            name = eqn.primitive.name
+            if name.startswith(("reduce_", "arg")) and name not in _REDUCE:
+                raise Unsupported(name)
+        return tuple(sorted(axes.pop())) if axes else ()
+
+    def _check_supported(self):
+        if self.group.kind not in ("elementwise", REDUCTION):
+            raise Unsupported(f"{self.group.kind} group")
+        for var in (*self.inputs, *self.outputs):
+            _llvm_type(var.aval.dtype)
+        for eqn in self.group.eqns:
+            name = eqn.primitive.name
+            if (
+                name not in SCALAR_RULES
+                and name not in _REDUCE
+                and name
+                not in (
+                    "broadcast_in_dim",
+                    "iota",
+                )
+            ):
+                raise Unsupported(name)
+            if name in _REDUCE and not _is_float(eqn.invars[0].aval.dtype):
+                if name != "reduce_sum":
+                    raise Unsupported(f"{name} on integers")
+        # Probe-generate with contiguous strides: rule-level refusals surface now.
+        self.ir_for(tuple(contiguous_strides(v.aval.shape) for v in self.inputs))
+
+    def ir_for(self, strides: Sequence[tuple]) -> str:
+        return str(_Emitter(self, strides).module)
+
+
+def contiguous_strides(shape: tuple) -> tuple:
+    """Element strides of a C-contiguous array of `shape`."""
+    strides, step = [], 1
+    for d in reversed(shape):
+        strides.append(step)
+        step *= d
+    return tuple(reversed(strides))
+
+
+class _Emitter:
+    """Builds one kernel module for given input strides (in elements)."""
+
+    def __init__(self, code: GroupCode, strides: Sequence[tuple]):
+        self.code = code
+        self.module = ir.Module(name=code.name)
+        fn_type = ir.FunctionType(ir.VoidType(), [_I64, _I64, _PTR])
+        self.fn = ir.Function(self.module, fn_type, code.name)
+        self.fn.attributes.add("nounwind")
+        start, stop, args = self.fn.args
+        b = self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
+        self.pointers = {}
+        for index, var in enumerate((*code.inputs, *code.outputs)):
+            slot = b.gep(args, [ir.Constant(_I64, index)], inbounds=True, source_etype=_PTR)
+            self.pointers[var] = b.load(slot, typ=_PTR)
+        # Where each value of the iteration space lives, per group shape axis.
+        self.in_strides = dict(zip(code.inputs, strides))
+        self._emit_loops(start, stop)
+        b.ret_void()
+
+    # -- index arithmetic ------------------------------------------------------------------
+
+    def _const(self, value: int) -> ir.Constant:
+        return ir.Constant(_I64, int(value))
+
+    def _offset(self, index: dict, strides: Sequence[int], axes: Sequence[int]) -> ir.Value:
+        """Sum of index[axis] * stride over the group axes that stride applies to."""
+        b, total = self.b, self._const(0)
+        for axis, stride in zip(axes, strides):
+            if stride and axis in index:
+                total = b.add(total, b.mul(index[axis], self._const(stride)))
+        return total
+
+    def _emit_loops(self, start: ir.Value, stop: ir.Value) -> None:
+        code, b = self.code, self.b
+        with _counted_loop(b, start, stop, "parallel") as p:
+            index = self._decompose(p)
+            if code.reduced_axes:
+                self._emit_reduction(index)
+            elif not code.shape:
+                self._emit_point(index)
+            else:
+                last = len(code.shape) - 1
+                block = index.pop(last)
+                first = b.mul(block, self._const(_BLOCK))
+                limit = b.add(first, self._const(_BLOCK))
+                end = self._const(code.shape[-1])
+                bound = b.select(b.icmp_signed("<", limit, end), limit, end)
+                with _counted_loop(b, first, bound, "inner") as j:
+                    self._emit_point({**index, last: j})
+
+    def _decompose(self, p: ir.Value) -> dict:
+        """Kept axes' indices (and, without reductions, the block index as the last axis)."""
+        code, b = self.code, self.b
+        if code.reduced_axes or not code.shape:
+            sizes = [(d, code.shape[d]) for d in code.kept]
+        else:
+            sizes = [(d, code.shape[d]) for d in range(len(code.shape) - 1)]
+            sizes.append((len(code.shape) - 1, code.blocks))
+        index, rest = {}, p
+        for axis, size in reversed(sizes):
+            if size == 1:
+                index[axis] = self._const(0)
+                continue
+            index[axis] = b.urem(rest, self._const(size))
+            rest = b.udiv(rest, self._const(size))
+        return index
+
+    # -- one point of the iteration space ----------------------------------------------------
+
+    def _load_input(self, var: Var, index: dict) -> tuple:
+        strides = self.in_strides[var]
+        axes = range(len(self.code.shape) - len(strides), len(self.code.shape))
+        # Inputs of full rank line up with the group's axes; rank-0 inputs have no strides.
+        return self._load(var, self._offset(index, strides, list(axes)))
+
+    def _load(self, var: Var, offset: ir.Value) -> tuple:
+        dtype = var.aval.dtype
+        ty = _llvm_type(dtype)
+        address = self.b.gep(self.pointers[var], [offset], inbounds=True, source_etype=ty)
+        value = self.b.load(address, typ=ty)
+        if dtype == np.dtype(bool):
+            value = self.b.icmp_unsigned("!=", value, ir.Constant(ty, 0))
+        return value, dtype
+
+    def _store(self, var: Var, value: ir.Value, offset: ir.Value) -> None:
+        ty = _llvm_type(var.aval.dtype)
+        if var.aval.dtype == np.dtype(bool):
+            value = self.b.zext(value, ty)
+        address = self.b.gep(self.pointers[var], [offset], inbounds=True, source_etype=ty)
+        self.b.store(value, address)
+
+    def _operand(self, atom, env: dict, index: dict) -> tuple:
+        if isinstance(atom, Literal):
+            dtype = atom.aval.dtype
+            ty = _llvm_type(dtype)
+            value = np.asarray(atom.val, dtype).item()
+            if dtype == np.dtype(bool):
+                return ir.Constant(ir.IntType(1), int(value)), dtype
+            return ir.Constant(ty, float(value) if _is_float(dtype) else int(value)), dtype
+        if atom not in env:
+            env[atom] = self._load_input(atom, index)
+        return env[atom]
+
+    def _generate(self, eqn, env: dict, index: dict) -> tuple:
+        """broadcast_in_dim / iota: a value read or made from the point's index."""
+        out = eqn.outvars[0]
+        if eqn.primitive.name == "iota":
+            axis, dtype = eqn.params["dimension"], out.aval.dtype
+            position = index.get(axis, self._const(0))
+            ty = _llvm_type(dtype)
+            if _is_float(dtype):
+                return self.b.uitofp(position, ty), dtype
+            return self.b.trunc(position, ty) if ty.width < 64 else position, dtype
+        (operand,) = eqn.invars
+        if isinstance(operand, Literal) or operand.aval.ndim == 0:
+            return self._operand(operand, env, index)
+        if operand in env:  # an identity broadcast of a value computed in the group
+            return env[operand]
+        strides = self.in_strides[operand]
+        dims = eqn.params["broadcast_dimensions"]
+        sizes = operand.aval.shape
+        axes = [d for d, size in zip(dims, sizes)]
+        kept = [s if size != 1 else 0 for s, size in zip(strides, sizes)]
+        return self._load(operand, self._offset(index, kept, axes))
+
+    def _evaluate(self, index: dict, env: dict, accumulators: dict | None) -> None:
+        code = self.code
+        for eqn in code.group.eqns:
+            name = eqn.primitive.name
+            if name in ("broadcast_in_dim", "iota"):
+                env[eqn.outvars[0]] = self._generate(eqn, env, index)
+                continue
+            if name in _REDUCE:
+                self._accumulate(eqn, self._operand(eqn.invars[0], env, index), accumulators)
+                continue
+            ops = [self._operand(a, env, index) for a in eqn.invars]
+            value = SCALAR_RULES[name](self.b, ops, eqn, env)
+            env[eqn.outvars[0]] = (value, eqn.outvars[0].aval.dtype)
+
+    def _store_full_outputs(self, index: dict, env: dict) -> None:
+        shape = self.code.shape
+        for var in self.code.outputs:
+            if var.aval.shape == shape and var in env:
+                offset = self._offset(index, contiguous_strides(shape), range(len(shape)))
+                self._store(var, env[var][0], offset)
+
+    def _emit_point(self, index: dict) -> None:
+        env: dict = {}
+        self._evaluate(index, env, None)
+        self._store_full_outputs(index, env)
+
+    # -- reductions ----------------------------------------------------------------------
+
+    def _emit_reduction(self, index: dict) -> None:
+        code, b = self.code, self.b
+        accumulators = {}
+        for eqn in code.group.eqns:
+            if eqn.primitive.name in _REDUCE:
+                ty = _llvm_type(eqn.outvars[0].aval.dtype)
+                slot = _entry_alloca(b, ty)
+                b.store(_identity_value(eqn, ty), slot)
+                accumulators[eqn.outvars[0]] = slot
+        self._emit_reduced_loops(dict(index), list(code.reduced_axes), accumulators)
+        kept_shape = [code.shape[d] for d in code.kept]
+        for var, slot in accumulators.items():
+            if var in code.outputs:
+                value = b.load(slot, typ=_llvm_type(var.aval.dtype))
+                offset = self._offset(index, contiguous_strides(tuple(kept_shape)), code.kept)
+                self._store(var, value, offset)
+
+    def _emit_reduced_loops(self, index: dict, axes: list, accumulators: dict) -> None:
+        if not axes:
+            env: dict = {}
+            self._evaluate(index, env, accumulators)
+            self._store_full_outputs(index, env)
+            return
+        axis, rest = axes[0], axes[1:]
+        size = self.code.shape[axis]
+        with _counted_loop(self.b, self._const(0), self._const(size), f"r{axis}") as i:
+            self._emit_reduced_loops({**index, axis: i}, rest, accumulators)
+
+    def _accumulate(self, eqn, operand: tuple, accumulators: dict) -> None:
+        b = self.b
+        value, dtype = operand
+        slot = accumulators[eqn.outvars[0]]
+        acc = b.load(slot, typ=value.type)
+        float_op, int_op, _ = _REDUCE[eqn.primitive.name]
+        if _is_float(dtype):
+            if eqn.primitive.name == "reduce_sum":
+                new = b.fadd(acc, value)
+                new.flags.append("reassoc")  # lets the vectorizer keep partial sums per lane
+            else:
+                new = b.call(_declare(b.module, float_op, value.type, 2), [acc, value])
+        else:
+            new = b.add(acc, value)
+        b.store(new, slot)
+
+
+def _identity_value(eqn, ty: ir.Type) -> ir.Constant:
+    name = eqn.primitive.name
+    if name == "reduce_sum":
+        return ir.Constant(ty, 0.0 if isinstance(ty, (ir.FloatType, ir.DoubleType)) else 0)
+    return ir.Constant(ty, float("-inf") if name == "reduce_max" else float("inf"))
+
+
+def _entry_alloca(b: ir.IRBuilder, ty: ir.Type) -> ir.Value:
+    """An alloca in the entry block (where mem2reg turns it into registers)."""
+    current = b.block
+    entry = b.function.entry_basic_block
+    b.position_at_start(entry)
+    slot = b.alloca(ty)
+    b.position_at_end(current)
+    return slot
+
+
+class _counted_loop:
+    """`for i in range(first, stop)` as basic blocks; the body is emitted inside `with`."""
+
+    _ids = itertools.count()
+
+    def __init__(self, b: ir.IRBuilder, first: ir.Value, stop: ir.Value, label: str):
+        self.b, self.first, self.stop = b, first, stop
+        self.label = f"{label}{next(self._ids)}"
+
+    def __enter__(self) -> ir.Value:
+        b = self.b
+        self.slot = _entry_alloca(b, _I64)
+        b.store(self.first, self.slot)
+        self.check = b.append_basic_block(f"{self.label}.check")
+        self.body = b.append_basic_block(f"{self.label}.body")
+        self.done = b.append_basic_block(f"{self.label}.done")
+        b.branch(self.check)
+        b.position_at_end(self.check)
+        i = b.load(self.slot, typ=_I64)
+        b.cbranch(b.icmp_signed("<", i, self.stop), self.body, self.done)
+        b.position_at_end(self.body)
+        return b.load(self.slot, typ=_I64)
+
+    def __exit__(self, *exc) -> None:
+        b = self.b
+        i = b.load(self.slot, typ=_I64)
+        b.store(b.add(i, ir.Constant(_I64, 1)), self.slot)
+        b.branch(self.check)
+        b.position_at_end(self.done)
+
+
+def group_code(group: FusionGroup, name: str) -> GroupCode | None:
+    """The group's kernel generator, or None when the group holds something unsupported."""
+    try:
+        return GroupCode(group, name)
+    except Unsupported:
+        return None

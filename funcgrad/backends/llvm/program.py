@@ -1,0 +1,91 @@
+"""The LLVM backend's programs: the NumPy backend's generated Python function, with every
+fusion group this backend can lower running as one native kernel instead.
+
+Matrix products stay NumPy BLAS calls writing into planned buffers (the layout the
+simplifier chose lets BLAS read transposed operands in place); their epilogues (bias,
+activation) become native kernels over the product. Groups smaller than a threshold stay
+NumPy kernels too: a native call costs a few microseconds of Python-side setup.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from typing import Callable, Sequence
+
+import numpy as np
+
+from funcgrad.backends.llvm.codegen import GroupCode, contiguous_strides, group_code
+from funcgrad.backends.llvm.engine import KERNEL_SIGNATURE, compile_ir
+from funcgrad.backends.llvm.threads import run_kernel
+from funcgrad.backends.numpy.codegen import compile_program as compile_numpy_program
+from funcgrad.compiler.passes.fusion import FusionGroup, split_epilogues
+from funcgrad.core.jaxpr import ClosedJaxpr
+
+__all__ = ["compile_program", "NativeGroup", "min_native_size"]
+
+
+# Rough element-operations per element of the math library's functions; others count 1.
+_COST = dict.fromkeys(["exp", "log", "log1p", "expm1", "tanh", "logistic", "sin", "cos"], 15)
+_COST.update(erf=20, pow=30, div=4, sqrt=4, rsqrt=5)
+
+
+def min_native_size() -> int:
+    """Groups with fewer elements than this run as NumPy kernels (FUNCGRAD_LLVM_MIN_SIZE)."""
+    return int(os.environ.get("FUNCGRAD_LLVM_MIN_SIZE", "4096"))
+
+
+class NativeGroup:
+    """Runs one group as a native kernel: compiles a variant per input strides on first
+    use, then calls it on the buffers' addresses."""
+
+    def __init__(self, code: GroupCode):
+        self.code = code
+        self.variants: dict[tuple, tuple] = {}
+        self.itemsizes = [v.aval.dtype.itemsize for v in code.inputs]
+        self.n_pointers = len(code.inputs) + len(code.outputs)
+        # Element-operations per parallel iteration, to judge whether threads pay off.
+        points = int(np.prod(code.shape, dtype=np.int64))
+        ops = sum(_COST.get(e.primitive.name, 1) for e in code.group.eqns)
+        self.work = points / max(code.iterations, 1) * ops
+
+    def _variant(self, strides: tuple) -> tuple:
+        module = compile_ir(self.code.ir_for(strides))
+        kernel = module.cfunc(self.code.name, KERNEL_SIGNATURE)
+        self.variants[strides] = (kernel, module)
+        return self.variants[strides]
+
+    def __call__(self, *buffers) -> None:
+        inputs = buffers[: len(self.code.inputs)]
+        strides = tuple(
+            tuple(s // size for s in b.strides) for b, size in zip(inputs, self.itemsizes)
+        )
+        kernel, _ = self.variants.get(strides) or self._variant(strides)
+        pointers = (ctypes.c_void_p * self.n_pointers)(*[b.ctypes.data for b in buffers])
+        run_kernel(kernel, self.code.iterations, pointers, work_per_iteration=self.work)
+
+    def as_text(self) -> str:
+        """The optimized LLVM IR of each variant compiled so far (the contiguous one if the
+        program has not run yet)."""
+        if not self.variants:
+            self._variant(tuple(contiguous_strides(v.aval.shape) for v in self.code.inputs))
+        return "\n".join(module.optimized_ir for _, module in self.variants.values())
+
+
+def compile_program(
+    closed: ClosedJaxpr,
+    groups: Sequence[FusionGroup],
+    donated: Sequence[bool] = (),
+    name: str = "program",
+) -> Callable:
+    groups = split_epilogues(closed, list(groups))
+    threshold = min_native_size()
+
+    def native(group: FusionGroup, number: int):
+        size = int(np.prod(group.shape, dtype=np.int64))
+        if size < threshold or size == 0:
+            return None
+        code = group_code(group, f"{name}_group{number}")
+        return None if code is None else NativeGroup(code)
+
+    return compile_numpy_program(closed, groups, donated, name, native)
