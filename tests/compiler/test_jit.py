@@ -135,7 +135,7 @@ def test_dead_code_is_not_compiled():
         unused = jnp.exp(x) * 3.0  # noqa: F841
         return jnp.sin(x)
 
-    jitted = fg.jit(f)
+    jitted = fg.jit(f, backend="numpy")
     np.testing.assert_allclose(jitted(f32(3) * 0), 0.0)
     (entry,) = jitted._cache.values()
     # Traced: exp, mul, sin; compiled: only sin.
@@ -166,7 +166,7 @@ def test_compile_shows_kernels_and_counts_flops_and_bytes():
     def layer(x, w):
         return jnp.tanh(x @ w)
 
-    compiled = fg.jit(layer).lower(f32(m, k), f32(k, n)).compile()
+    compiled = fg.jit(layer, backend="numpy").lower(f32(m, k), f32(k, n)).compile()
     text = compiled.as_text()
     assert "dot_into(" in text and "np.tanh(" in text
     cost = compiled.cost_analysis()
@@ -201,7 +201,7 @@ def test_donated_buffer_is_reused_for_the_output_and_the_argument_is_deleted():
     def update(params, grads):
         return params - 0.5 * grads
 
-    step = fg.jit(update, donate_argnums=0)
+    step = fg.jit(update, donate_argnums=0, backend="numpy")
     params_np, grads_np = f32(64), f32(64)
     params = jnp.asarray(params_np)
     address = params._value.ctypes.data
@@ -296,7 +296,7 @@ def test_funcgrad_debug_shows_the_stages_of_each_compilation(level, monkeypatch,
     def double_sine(x):
         return jnp.sin(x) * 2.0
 
-    fg.jit(double_sine)(f32(3))
+    fg.jit(double_sine, backend="numpy")(f32(3))
     err = capsys.readouterr().err
     titles = ["traced", "optimized", "kernels"]
     for index, title in enumerate(titles):
