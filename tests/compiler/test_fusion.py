@@ -124,3 +124,26 @@ def test_side_effecting_equations_are_never_fused():
     jaxpr = Jaxpr((), closed.jaxpr.invars, closed.jaxpr.outvars, (marked, eqns[1]))
     groups = fuse(ClosedJaxpr(jaxpr, ()))
     assert [g.kind for g in groups] == [OPAQUE, ELEMENTWISE]
+
+
+def test_rematerialize_recomputes_cheap_producers_in_their_readers():
+    from funcgrad.compiler.passes.fusion import rematerialize
+
+    def softmax(x):
+        e = jnp.exp(x - x.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    x = f32(4, 6)
+    closed, groups = groups_of(softmax, x)
+    full = [g for g in groups if g.shape == (4, 6)]
+    # Before: the exp-sum group writes e (4x6) for the division group to read back.
+    assert any(v.aval.shape == (4, 6) for v in full[1].outputs)
+    regrouped = rematerialize(closed, groups, cost=lambda eqn: 1.0, budget=8)
+    full = [g for g in regrouped if g.shape == (4, 6)]
+    assert [v.aval.shape for v in full[1].outputs] == [(4,)]  # only the sum now
+    assert "exp" in [e.primitive.name for e in full[2].eqns]  # recomputed where read
+    (got,) = _run_scheduled(closed, regrouped, (x,))
+    np.testing.assert_allclose(got, np.asarray(softmax(x)), rtol=1e-6)
+    # Over budget, nothing is recomputed.
+    kept = rematerialize(closed, groups, cost=lambda eqn: 100.0, budget=8)
+    assert [len(g.eqns) for g in kept] == [len(g.eqns) for g in groups]

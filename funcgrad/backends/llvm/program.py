@@ -19,7 +19,7 @@ from funcgrad.backends.llvm.codegen import GroupCode, contiguous_strides, group_
 from funcgrad.backends.llvm.engine import KERNEL_SIGNATURE, compile_ir
 from funcgrad.backends.llvm.threads import run_kernel
 from funcgrad.backends.numpy.codegen import compile_program as compile_numpy_program
-from funcgrad.compiler.passes.fusion import FusionGroup, split_epilogues
+from funcgrad.compiler.passes.fusion import FusionGroup, rematerialize, split_epilogues
 from funcgrad.core.jaxpr import ClosedJaxpr
 
 __all__ = ["compile_program", "NativeGroup", "min_native_size"]
@@ -28,6 +28,16 @@ __all__ = ["compile_program", "NativeGroup", "min_native_size"]
 # Rough element-operations per element of the math library's functions; others count 1.
 _COST = dict.fromkeys(["exp", "log", "log1p", "expm1", "tanh", "logistic", "sin", "cos"], 15)
 _COST.update(erf=20, pow=30, div=4, sqrt=4, rsqrt=5)
+
+
+# Recompute an elementwise value in the kernel that reads it, rather than storing and
+# reloading it, when it costs at most this many element-operations per element: storing
+# and reading back a float32 costs about as much as ~30 vectorized operations here.
+_REMAT_BUDGET = 32
+
+
+def _eqn_cost(eqn) -> float:
+    return _COST.get(eqn.primitive.name, 1)
 
 
 def min_native_size() -> int:
@@ -46,7 +56,7 @@ class NativeGroup:
         self.n_pointers = len(code.inputs) + len(code.outputs)
         # Element-operations per parallel iteration, to judge whether threads pay off.
         points = int(np.prod(code.shape, dtype=np.int64))
-        ops = sum(_COST.get(e.primitive.name, 1) for e in code.group.eqns)
+        ops = sum(_eqn_cost(e) for e in code.group.eqns)
         self.work = points / max(code.iterations, 1) * ops
 
     def _variant(self, strides: tuple) -> tuple:
@@ -79,6 +89,7 @@ def compile_program(
     name: str = "program",
 ) -> Callable:
     groups = split_epilogues(closed, list(groups))
+    groups = rematerialize(closed, groups, _eqn_cost, _REMAT_BUDGET)
     threshold = min_native_size()
 
     def native(group: FusionGroup, number: int):

@@ -16,6 +16,7 @@ group started, so running the groups in order, each as a unit, is valid.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from funcgrad.core.jaxpr import ClosedJaxpr, JaxprEqn, Var, has_effects
 
@@ -209,3 +210,80 @@ def split_epilogues(closed: ClosedJaxpr, groups: list[FusionGroup]) -> list[Fusi
         else:
             add(group.kind, group.shape, group.eqns)
     return _finish(closed, opens)
+
+
+def rematerialize(
+    closed: ClosedJaxpr, groups: list[FusionGroup], cost: Callable[[JaxprEqn], float], budget: float
+) -> list[FusionGroup]:
+    """The groups with cheap elementwise producers recomputed where they are consumed.
+
+    A value a group reads from an earlier group of the same iteration space, when that
+    group computes it elementwise from its own inputs (not from a reduction) at a cost
+    within `budget`, is recomputed in the reader instead: the earlier group no longer
+    writes it to memory when nothing else reads it, and the reader reads the producer's
+    (often already cached) inputs instead. Softmax's exp and layernorm's centered values
+    are the cases this is for: a pass over memory saved for a little arithmetic.
+    """
+    made_by: dict[Var, tuple[FusionGroup, JaxprEqn]] = {}
+    for group in groups:
+        for eqn in group.eqns:
+            for var in eqn.outvars:
+                made_by[var] = (group, eqn)
+    opens: list[_Open] = []
+    for group in groups:
+        fusible = group.kind in (ELEMENTWISE, REDUCTION)
+        clones: dict[Var, Var] = {}
+        prefix: list[JaxprEqn] = []
+        for var in group.inputs if fusible else ():
+            chain = _recomputable(var, group, made_by, cost, budget)
+            if chain is not None:
+                _clone_into(chain, clones, prefix)
+        current = _Open(group.kind, group.shape, len(opens))
+        current.eqns.extend(prefix)
+        current.eqns.extend(_read_clones(eqn, clones) for eqn in group.eqns)
+        opens.append(current)
+    return _finish(closed, opens)
+
+
+def _recomputable(var, reader, made_by, cost, budget) -> list[JaxprEqn] | None:
+    """The equations (in order) computing `var` inside its group from that group's inputs,
+    when they are all elementwise and cost at most `budget`; else None."""
+    if var not in made_by:
+        return None
+    group, _ = made_by[var]
+    if group is reader or group.shape != reader.shape or group.kind not in (ELEMENTWISE, REDUCTION):
+        return None
+    inside = {v for eqn in group.eqns for v in eqn.outvars}
+    chain, seen, total = [], set(), 0.0
+    pending = [var]
+    while pending:
+        current = pending.pop()
+        if current in seen or current not in inside:
+            continue
+        seen.add(current)
+        _, eqn = made_by[current]
+        if _role(eqn) not in (ELEMENTWISE, "generator") or eqn.outvars[0].aval.shape != group.shape:
+            return None
+        total += cost(eqn)
+        if total > budget:
+            return None
+        chain.append(eqn)
+        pending.extend(a for a in eqn.invars if isinstance(a, Var))
+    order = {id(eqn): index for index, eqn in enumerate(group.eqns)}
+    return sorted(chain, key=lambda eqn: order[id(eqn)])
+
+
+def _clone_into(chain: list[JaxprEqn], clones: dict, prefix: list) -> None:
+    for eqn in chain:
+        if eqn.outvars[0] in clones:
+            continue
+        outvars = tuple(Var(v.aval) for v in eqn.outvars)
+        prefix.append(_read_clones(eqn, clones, outvars))
+        clones.update(zip(eqn.outvars, outvars))
+
+
+def _read_clones(eqn: JaxprEqn, clones: dict, outvars: tuple | None = None) -> JaxprEqn:
+    invars = tuple(clones.get(a, a) if isinstance(a, Var) else a for a in eqn.invars)
+    if outvars is None and invars == eqn.invars:
+        return eqn
+    return JaxprEqn(eqn.primitive, invars, outvars or eqn.outvars, eqn.params, eqn.source_info)
