@@ -278,15 +278,19 @@ class GroupCode:
         self.outputs = tuple(group.outputs)
         self.reduced_axes = self._reduced_axes()
         self.kept = [d for d in range(len(self.shape)) if d not in self.reduced_axes]
-        # Parallel iterations: the kept index space; without reductions the last axis is
-        # split into blocks so that a 1-D array still spreads over the cores.
-        if self.reduced_axes or not self.shape:
+        # Parallel iterations: the kept index space. When the last axis is kept it is split
+        # into blocks that are the innermost loop, so a 1-D array still spreads over the
+        # cores, and a reduction over leading axes (a bias gradient's column sums)
+        # accumulates whole contiguous rows into its output instead of striding down columns.
+        last = len(self.shape) - 1
+        self.columns = bool(self.shape) and last not in self.reduced_axes
+        if self.columns:
+            self.blocks = -(-self.shape[-1] // _BLOCK)
+            outer = int(np.prod([self.shape[d] for d in self.kept[:-1]], dtype=np.int64))
+            self.iterations = outer * self.blocks
+        else:
             self.blocks = 1
             self.iterations = int(np.prod([self.shape[d] for d in self.kept], dtype=np.int64))
-        else:
-            self.blocks = -(-self.shape[-1] // _BLOCK)
-            outer = int(np.prod(self.shape[:-1], dtype=np.int64))
-            self.iterations = outer * self.blocks
         self._check_supported()
 
     def _reduced_axes(self) -> tuple:
@@ -369,31 +373,36 @@ class _Emitter:
         return total
 
     def _emit_loops(self, start: ir.Value, stop: ir.Value) -> None:
-        code, b = self.code, self.b
-        with _counted_loop(b, start, stop, "parallel") as p:
+        code = self.code
+        with _counted_loop(self.b, start, stop, "parallel") as p:
             index = self._decompose(p)
-            if code.reduced_axes:
+            if code.columns and code.reduced_axes:
+                self._emit_column_reduction(index)
+            elif code.reduced_axes:
                 self._emit_reduction(index)
             elif not code.shape:
                 self._emit_point(index)
             else:
                 last = len(code.shape) - 1
-                block = index.pop(last)
-                first = b.mul(block, self._const(_BLOCK))
-                limit = b.add(first, self._const(_BLOCK))
-                end = self._const(code.shape[-1])
-                bound = b.select(b.icmp_signed("<", limit, end), limit, end)
-                with _counted_loop(b, first, bound, "inner") as j:
+                with self._block_loop(index.pop(last), "inner") as j:
                     self._emit_point({**index, last: j})
 
+    def _block_loop(self, block: ir.Value, label: str) -> "_counted_loop":
+        """The loop over one block of the last axis."""
+        b = self.b
+        first = b.mul(block, self._const(_BLOCK))
+        limit = b.add(first, self._const(_BLOCK))
+        end = self._const(self.code.shape[-1])
+        return _counted_loop(b, first, b.select(b.icmp_signed("<", limit, end), limit, end), label)
+
     def _decompose(self, p: ir.Value) -> dict:
-        """Kept axes' indices (and, without reductions, the block index as the last axis)."""
+        """Kept axes' indices (the block index standing in for a kept last axis)."""
         code, b = self.code, self.b
-        if code.reduced_axes or not code.shape:
-            sizes = [(d, code.shape[d]) for d in code.kept]
-        else:
-            sizes = [(d, code.shape[d]) for d in range(len(code.shape) - 1)]
+        if code.columns:
+            sizes = [(d, code.shape[d]) for d in code.kept[:-1]]
             sizes.append((len(code.shape) - 1, code.blocks))
+        else:
+            sizes = [(d, code.shape[d]) for d in code.kept]
         index, rest = {}, p
         for axis, size in reversed(sizes):
             if size == 1:
@@ -469,7 +478,8 @@ class _Emitter:
                 env[eqn.outvars[0]] = self._generate(eqn, env, index)
                 continue
             if name in _REDUCE:
-                self._accumulate(eqn, self._operand(eqn.invars[0], env, index), accumulators)
+                operand = self._operand(eqn.invars[0], env, index)
+                self._accumulate(eqn, operand, accumulators[eqn.outvars[0]](index))
                 continue
             ops = [self._operand(a, env, index) for a in eqn.invars]
             value = SCALAR_RULES[name](self.b, ops, eqn, env)
@@ -482,9 +492,9 @@ class _Emitter:
                 offset = self._offset(index, contiguous_strides(shape), range(len(shape)))
                 self._store(var, env[var][0], offset)
 
-    def _emit_point(self, index: dict) -> None:
+    def _emit_point(self, index: dict, accumulators: dict | None = None) -> None:
         env: dict = {}
-        self._evaluate(index, env, None)
+        self._evaluate(index, env, accumulators)
         self._store_full_outputs(index, env)
 
     # -- reductions ----------------------------------------------------------------------
@@ -497,30 +507,65 @@ class _Emitter:
                 ty = _llvm_type(eqn.outvars[0].aval.dtype)
                 slot = _entry_alloca(b, ty)
                 b.store(_identity_value(eqn, ty), slot)
-                accumulators[eqn.outvars[0]] = slot
+                accumulators[eqn.outvars[0]] = lambda point, slot=slot: slot
         self._emit_reduced_loops(dict(index), list(code.reduced_axes), accumulators)
-        kept_shape = [code.shape[d] for d in code.kept]
         for var, slot in accumulators.items():
             if var in code.outputs:
-                value = b.load(slot, typ=_llvm_type(var.aval.dtype))
-                offset = self._offset(index, contiguous_strides(tuple(kept_shape)), code.kept)
-                self._store(var, value, offset)
+                value = b.load(slot(index), typ=_llvm_type(var.aval.dtype))
+                self._store(var, value, self._reduced_offset(index))
 
-    def _emit_reduced_loops(self, index: dict, axes: list, accumulators: dict) -> None:
+    def _reduced_offset(self, index: dict) -> ir.Value:
+        """Where a reduction's result for the kept index lives in its (contiguous) output."""
+        code = self.code
+        kept_shape = tuple(code.shape[d] for d in code.kept)
+        return self._offset(index, contiguous_strides(kept_shape), code.kept)
+
+    def _emit_column_reduction(self, index: dict) -> None:
+        """Reductions over leading axes: each output element of this block of the last axis
+        starts at the identity, then every reduced row adds its contiguous block to it."""
+        code = self.code
+        last = len(code.shape) - 1
+        block = index.pop(last)
+        reductions = [e for e in code.group.eqns if e.primitive.name in _REDUCE]
+        if any(e.outvars[0] not in code.outputs for e in reductions):
+            raise Unsupported("a reduction nothing reads")
+        with self._block_loop(block, "init") as j:
+            point = {**index, last: j}
+            for eqn in reductions:
+                ty = _llvm_type(eqn.outvars[0].aval.dtype)
+                self._store(eqn.outvars[0], _identity_value(eqn, ty), self._reduced_offset(point))
+        accumulators = {
+            eqn.outvars[0]: (lambda point, var=eqn.outvars[0]: self._address(var, point))
+            for eqn in reductions
+        }
+        self._emit_reduced_loops(index, list(code.reduced_axes), accumulators, block)
+
+    def _address(self, var: Var, point: dict) -> ir.Value:
+        ty = _llvm_type(var.aval.dtype)
+        offset = self._reduced_offset(point)
+        return self.b.gep(self.pointers[var], [offset], inbounds=True, source_etype=ty)
+
+    def _emit_reduced_loops(
+        self, index: dict, axes: list, accumulators: dict, block: ir.Value | None = None
+    ) -> None:
+        """Loops over the reduced axes; innermost, one point, or (given the block of a kept
+        last axis) a loop over that block."""
         if not axes:
-            env: dict = {}
-            self._evaluate(index, env, accumulators)
-            self._store_full_outputs(index, env)
+            if block is None:
+                self._emit_point(index, accumulators)
+                return
+            last = len(self.code.shape) - 1
+            with self._block_loop(block, "row") as j:
+                self._emit_point({**index, last: j}, accumulators)
             return
         axis, rest = axes[0], axes[1:]
         size = self.code.shape[axis]
         with _counted_loop(self.b, self._const(0), self._const(size), f"r{axis}") as i:
-            self._emit_reduced_loops({**index, axis: i}, rest, accumulators)
+            self._emit_reduced_loops({**index, axis: i}, rest, accumulators, block)
 
-    def _accumulate(self, eqn, operand: tuple, accumulators: dict) -> None:
+    def _accumulate(self, eqn, operand: tuple, slot: ir.Value) -> None:
         b = self.b
         value, dtype = operand
-        slot = accumulators[eqn.outvars[0]]
         acc = b.load(slot, typ=value.type)
         float_op, int_op, _ = _REDUCE[eqn.primitive.name]
         if _is_float(dtype):
