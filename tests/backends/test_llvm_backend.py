@@ -189,3 +189,9 @@ def test_fuzz_random_shapes_against_numpy():
 
         got, want, _ = both_backends(f, x)
         assert_same(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_a_reduction_over_no_axes_is_a_copy():
+    x = sample((3, 4))
+    got, want, _ = both_backends(lambda x: (lax.reduce_sum(x * 2.0, ()), lax.reduce_max(x, ())), x)
+    assert_same(got, want)

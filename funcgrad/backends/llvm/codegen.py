@@ -294,7 +294,12 @@ class GroupCode:
         self._check_supported()
 
     def _reduced_axes(self) -> tuple:
-        axes = {tuple(e.params["axes"]) for e in self.group.eqns if e.primitive.name in _REDUCE}
+        # A reduction over no axes is a copy; it is evaluated as one (see _evaluate).
+        axes = {
+            tuple(e.params["axes"])
+            for e in self.group.eqns
+            if e.primitive.name in _REDUCE and e.params["axes"]
+        }
         if len(axes) > 1:
             raise Unsupported("reductions over different axes in one group")
         for eqn in self.group.eqns:
@@ -476,6 +481,9 @@ class _Emitter:
             name = eqn.primitive.name
             if name in ("broadcast_in_dim", "iota"):
                 env[eqn.outvars[0]] = self._generate(eqn, env, index)
+                continue
+            if name in _REDUCE and not eqn.params["axes"]:
+                env[eqn.outvars[0]] = self._operand(eqn.invars[0], env, index)
                 continue
             if name in _REDUCE:
                 operand = self._operand(eqn.invars[0], env, index)

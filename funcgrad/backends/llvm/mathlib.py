@@ -67,6 +67,10 @@ EXPM1_P = {
           2.75574293623746e-06, 2.762351347846187e-07, 2.5045767508649194e-08),
     F32: (0.1666654348373413, 0.04166686162352562, 0.008366690017282963, 0.001389846089296043),
 }  # fmt: skip
+# tanh(x) = x + x^3 P(x^2) for |x| < TANH_SWITCH (float32; relative residual 2^-29.2)
+TANH_SWITCH = 0.75
+TANH_P = (-0.33333316445350647, 0.1333269476890564, -0.053892724215984344,
+          0.021452030166983604, -0.007657248061150312, 0.0017369315028190613)  # fmt: skip
 # 2 atanh(s) = 2s + s z Q(z), z = s^2 <= 0.0297 (residual 2^-61.2 / 2^-29.7)
 LOG_Q = {
     F64: (0.6666666666666666, 0.400000000000067, 0.2857142856894009, 0.22222222668773212,
@@ -108,6 +112,14 @@ ERF_G = (
                 4.444450481601972e-06, -7.787218802816592e-07, 1.3500454696391807e-07,
                 -2.5029995681854245e-08, 4.211274339281811e-09, 0.0, 0.0, 0.0, 0.0)),
 )  # fmt: skip
+# float32: erf(x) = x + x E(x^2) for |x| < ERF32_SWITCH (relative residual 2^-32.2) and
+# log(erfc(x)) = L(x - ERF32_SWITCH) up to 4 (residual 2^-29.0, weighted by erfc / erf)
+ERF32_SWITCH = 0.875
+ERF32_E = (0.12837916612625122, -0.37612634897232056, 0.11283732950687408,
+           -0.026861583814024925, 0.005206747446209192, -0.0008211103267967701,
+           8.675389835843816e-05)  # fmt: skip
+ERF32_L = (-1.5328243970870972, -2.4302189350128174, -0.82655268907547, -0.04683907330036163,
+           0.011199761182069778, -0.0020370660349726677, 0.00020099735411349684)  # fmt: skip
 ERF_ONE = 6.0  # erf(x) rounds to 1 in double from 5.93 on
 
 # The bits of 2/pi after the binary point, 32 to a word, most significant first.
@@ -315,6 +327,20 @@ def _exp_reduce(e: _Emitter, x):
     return n, r, e.fma(e.neg(n), e.f(lo), r)
 
 
+def _exp_fraction(e: _Emitter, r):
+    """s with exp(r) = 1 + s, for |r| <= ln2/2 (so |s| < 0.42)."""
+    return e.fma(e.mul(r, r), e.poly(r, EXP_P[e.ty]), r)
+
+
+def _exp_parts(e: _Emitter, x):
+    """(n, s) with exp(x) = 2^n (1 + s), n an integer of `ity`, for x already clamped.
+
+    Keeping 1 + s unrounded lets callers fold the 1 into a later sum with one rounding.
+    """
+    n, _, r = _exp_reduce(e, x)
+    return e.to_int(n), _exp_fraction(e, r)
+
+
 def _exp(e: _Emitter, x, x_lo=None):
     """exp(x + x_lo), with x_lo a small correction (double-double input) or None."""
     lo, hi = EXP_LIMITS[e.ty]
@@ -322,8 +348,7 @@ def _exp(e: _Emitter, x, x_lo=None):
     n, _, r = _exp_reduce(e, xc)
     if x_lo is not None:
         r = e.add(r, e.select(e.cmp("==", x, xc), x_lo, e.f(0.0)))
-    p = e.add(e.f(1.0), e.fma(e.mul(r, r), e.poly(r, EXP_P[e.ty]), r))
-    result = e.scale(p, e.to_int(n))
+    result = e.scale(e.add(e.f(1.0), _exp_fraction(e, r)), e.to_int(n))
     return e.select(e.is_nan(x), x, result)
 
 
@@ -352,6 +377,27 @@ def _expm1(e: _Emitter, x):
 
 
 def _tanh(e: _Emitter, x):
+    return (_tanh64 if e.is64 else _tanh32)(e, x)
+
+
+def _tanh32(e: _Emitter, x):
+    # Both pieces in float32, blended by a select:
+    # - |x| < TANH_SWITCH: x + x^3 P(x^2); the x^3 P term is at most a tenth of the result,
+    #   so its rounding errors shrink tenfold and the final fma rounds once.
+    # - above: 1 - 2 / (E + 1) with E = exp(2|x|) = 2^n (1 + s); E + 1 = 2^n s + (2^n + 1)
+    #   rounds once (2^n + 1 is exact), 2 / (E + 1) <= 1/2 loses at most half an ulp of
+    #   the result, which is >= 1/2. |x| is capped at 10, where tanh rounds to 1.
+    ax = e.fabs(x)
+    z = e.mul(x, x)
+    small = e.fma(e.mul(x, z), e.poly(z, TANH_P), x)
+    n, s = _exp_parts(e, e.mul(e.f(2.0), e.intrinsic("minnum", ax, e.f(10.0))))
+    scale = e.pow2(n)
+    den = e.fma(scale, s, e.add(scale, e.f(1.0)))
+    large = e.copysign(e.sub(e.f(1.0), e.div(e.f(2.0), den)), x)
+    return e.select(e.cmp(">=", ax, e.f(TANH_SWITCH)), large, small)  # NaN takes `small`
+
+
+def _tanh64(e: _Emitter, x):
     # tanh|x| = E / (E + 2) with E = expm1(2|x|) kept as a double-double, the sum and the
     # quotient corrected by their exact errors; it rounds to 1 past the clamp.
     big = 20.0 if e.is64 else 10.0
@@ -367,6 +413,33 @@ def _tanh(e: _Emitter, x):
 
 
 def _logistic(e: _Emitter, x):
+    return (_logistic64 if e.is64 else _logistic32)(e, x)
+
+
+def _logistic32(e: _Emitter, x):
+    # With exp(-|x|) = 2^n m, m = 1 + s: logistic(x) = num / den, den = 1 + 2^n m and
+    # num = 1 for x >= 0, m for x < 0 (times 2^n, applied last and in two steps: the
+    # result may be subnormal). m and den are kept as exact float-float pairs and the
+    # quotient is corrected by its exact residual, so the final rounding dominates the error.
+    b = e.b
+    n, s = _exp_parts(e, e.intrinsic("maxnum", e.neg(e.fabs(x)), e.f(EXP_LIMITS[F32][0])))
+    # Past 2^-60, 2^n m no longer matters next to 1 (and 2^n stays a normal number).
+    scale = e.pow2(b.select(b.icmp_signed("<", n, e.i(-60)), e.i(-60), n))
+    m, m_lo = e.fast_two_sum(e.f(1.0), s)
+    den = e.fma(scale, m, e.f(1.0))
+    den_lo = e.fma(scale, m_lo, e.fma(scale, m, e.sub(e.f(1.0), den)))
+    negative = e.cmp("<", x, e.f(0.0))
+    num = e.select(negative, m, e.f(1.0))
+    num_lo = e.select(negative, m_lo, e.f(0.0))
+    reciprocal = e.div(e.f(1.0), den)
+    q = e.mul(num, reciprocal)
+    residual = e.add(e.fma(e.neg(q), den, num), e.fma(e.neg(q), den_lo, num_lo))
+    q = e.fma(residual, reciprocal, q)
+    result = e.select(negative, e.scale(q, n), q)
+    return e.select(e.is_nan(x), x, result)
+
+
+def _logistic64(e: _Emitter, x):
     # 1 / (1 + exp(-x)) for x >= 0, exp(x) / (1 + exp(x)) below; the sum 1 + exp(-|x|)
     # and the quotient are both corrected with their exact errors.
     ex = e.call("exp", e.neg(e.fabs(x)))
@@ -591,11 +664,24 @@ def _erf64(d: _Emitter, x):
     return d.select(d.is_nan(x), x, d.copysign(result, x))
 
 
+def _erf32(e: _Emitter, x):
+    # Both pieces in float32, blended by a select:
+    # - |x| < ERF32_SWITCH: x + x E(x^2); the x E term is at most 0.13 x, so the fma rounds
+    #   once and E's errors shrink eightfold.
+    # - above: 1 - exp(L(|x| - ERF32_SWITCH)) with L a fit of log(erfc) (centred where its
+    #   errors weigh most); exp(L) = 2^n (1 + s) and 1 - 2^n is exact, so the difference
+    #   rounds once. |x| is capped at 4, where erf rounds to 1.
+    ax = e.fabs(x)
+    small = e.fma(x, e.poly(e.mul(x, x), ERF32_E), x)
+    t = e.sub(e.intrinsic("minnum", ax, e.f(4.0)), e.f(ERF32_SWITCH))
+    n, s = _exp_parts(e, e.poly(t, ERF32_L))
+    scale = e.pow2(n)
+    large = e.copysign(e.fma(e.neg(scale), s, e.sub(e.f(1.0), scale)), x)
+    return e.select(e.cmp(">=", ax, e.f(ERF32_SWITCH)), large, small)  # NaN takes `small`
+
+
 def _erf(e: _Emitter, x):
-    if e.is64:
-        return _erf64(e, x)
-    d = e.retyped(F64)
-    return e.convert(d.call("erf", e.convert(x, F64)), e.ty)
+    return (_erf64 if e.is64 else _erf32)(e, x)
 
 
 # --- pow --------------------------------------------------------------------------------
