@@ -83,16 +83,18 @@ def thresholds(name: str, dtype) -> list[float]:
         over, under, sub = 88.72283, -87.33655, -103.97208
     else:
         over, under, sub = 709.782712893384, -708.3964185322641, -745.1332191019411
+    # float32 switch points: tanh's polynomial ends at 0.75 and |x| is capped at 10; erf's
+    # ends at 0.875 and |x| is capped at 4; logistic drops 2^n next to 1 below 2^-60.
     return {
         "exp": [over, under, sub, sub - 0.7, 0.34657359, 1e-8],
         "expm1": [over, -17.33, -37.43, 0.34657359, 1e-8],
         "log": [1.0, 2**0.5, 0.5**0.5, 2.0],
         "log1p": [-1.0, -0.5, 1.0, 2**0.5 - 1],
-        "tanh": [0.55, 9.01, 19.06, 22.0],
-        "logistic": [-sub, sub, under, 36.7, 16.6],
+        "tanh": [0.55, 0.75, 9.01, 10.0, 19.06, 22.0],
+        "logistic": [-sub, sub, under, 36.7, 16.6, 60 * np.log(2), 104.0],
         "sin": [np.pi / 4, 0.78],
         "cos": [np.pi / 4, 0.78],
-        "erf": [1.0, 1.5, 2.5, 4.0, 6.0, 3.92, 5.93],
+        "erf": [0.875, 1.0, 1.5, 2.5, 4.0, 6.0, 3.92, 5.93],
         "sqrt": [1.0, 4.0],
     }[name]
 
@@ -265,10 +267,11 @@ def host_has_avx2() -> bool:
     return bool(llvm.get_host_cpu_features().get("avx2", False))
 
 
-def test_exp_loop_becomes_vector_code(kernels):
+@pytest.mark.parametrize("name", [*UNARY, "pow"])
+def test_float32_loop_becomes_vector_code(kernels, name):
     if not host_has_avx2():
         pytest.skip("the host has no AVX2, so no <8 x float> vectors to expect")
-    assert "<8 x float>" in kernels("exp", np.float32).compiled.optimized_ir
+    assert "<8 x float>" in kernels(name, np.float32).compiled.optimized_ir
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])

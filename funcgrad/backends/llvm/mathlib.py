@@ -9,23 +9,30 @@ the loop into vector code (`<8 x float>` with AVX2) as it would plain arithmetic
 
 Accuracy is at most 2 ulp (measured: 1.5 at worst) over the whole range of both types,
 special values (signed zeros, infinities, NaN, subnormals, overflow and underflow) included;
-tests/backends/test_llvm_mathlib.py measures it against NumPy. The recipes, in short:
+tests/backends/test_llvm_mathlib.py measures it against NumPy. float32 functions compute in
+float32 where they can (8 lanes per AVX2 vector instead of 4 for double). The recipes:
 - exp, expm1: n = rint(x / ln2), r = x - n ln2 with fma (exact first step), a polynomial
   in r, and 2^n applied in two halves so subnormal results round once.
 - log, log1p: the mantissa m in [sqrt(1/2), sqrt(2)) and exponent k from the bits,
   log(m) = 2 atanh(s), s = (m - 1) / (m + 1), arranged so the large term m - 1 is exact.
-- tanh and logistic through expm1 and exp, with error-free corrections of their divisions.
+- tanh, logistic: float64 through expm1 and exp with error-free corrections of their
+  divisions. float32 tanh: an odd polynomial near 0, else 1 - 2 / (exp(2|x|) + 1) (1.07 ulp
+  measured); float32 logistic: exp(-|x|) = 2^n (1 + s) kept unrounded in float-float sums
+  and a corrected quotient (1.0 ulp measured).
 - sin, cos: the argument times 2/pi reduced modulo 4 exactly, in integers, against a
   window of the bits of 2/pi that a barrel shifter of `select`s picks (Payne-Hanek's idea
   without a table load), so huge arguments are right too; float32 works in double.
-- erf: x P(x^2) below 1, else 1 - exp(-x^2) G(x) with G a polynomial per interval.
+- erf: float64: x P(x^2) below 1, else 1 - exp(-x^2) G(x) with G a polynomial per
+  interval. float32: x + x P(x^2) below 0.875, else 1 - exp(L(x)) with L a fit of
+  log(erfc) (0.95 ulp measured).
 - pow: exp(y log|x|), with log and the product in double-double for float64 (in double for
   float32), and the C99 special cases that NumPy's `power` follows.
 
 Polynomial coefficients are near-minimax fits made offline with mpmath (60 digits):
 weighted least squares on 400 Chebyshev nodes with 30 Lawson reweighting passes, for the
 relative error of the function, then rounded to the target type. The printed residual
-(log2 of the worst weighted error) is noted beside each table.
+(log2 of the worst weighted error) is noted beside each table. The float32-only tables (tanh,
+erf) were fitted the same way in float64 arithmetic, ample for float32 targets.
 """
 
 from __future__ import annotations
@@ -381,20 +388,22 @@ def _tanh(e: _Emitter, x):
 
 
 def _tanh32(e: _Emitter, x):
-    # Both pieces in float32, blended by a select:
-    # - |x| < TANH_SWITCH: x + x^3 P(x^2); the x^3 P term is at most a tenth of the result,
-    #   so its rounding errors shrink tenfold and the final fma rounds once.
+    # Both pieces in float32 on |x|, blended by a select, the sign copied last (x + x^3 P
+    # on x itself would turn -0 into +0, as P(0) < 0):
+    # - |x| < TANH_SWITCH: x + x^3 P(x^2); the x^3 P term is under a fifth of the result,
+    #   so its rounding errors shrink fivefold and the final fma rounds once.
     # - above: 1 - 2 / (E + 1) with E = exp(2|x|) = 2^n (1 + s); E + 1 = 2^n s + (2^n + 1)
-    #   rounds once (2^n + 1 is exact), 2 / (E + 1) <= 1/2 loses at most half an ulp of
-    #   the result, which is >= 1/2. |x| is capped at 10, where tanh rounds to 1.
+    #   rounds once (2^n + 1 is exact), and 2 / (E + 1) < 0.37 is small next to the result
+    #   (> 0.63), so its errors shrink. |x| is capped at 10, where tanh rounds to 1.
     ax = e.fabs(x)
-    z = e.mul(x, x)
-    small = e.fma(e.mul(x, z), e.poly(z, TANH_P), x)
+    z = e.mul(ax, ax)
+    small = e.fma(e.mul(ax, z), e.poly(z, TANH_P), ax)
     n, s = _exp_parts(e, e.mul(e.f(2.0), e.intrinsic("minnum", ax, e.f(10.0))))
     scale = e.pow2(n)
     den = e.fma(scale, s, e.add(scale, e.f(1.0)))
-    large = e.copysign(e.sub(e.f(1.0), e.div(e.f(2.0), den)), x)
-    return e.select(e.cmp(">=", ax, e.f(TANH_SWITCH)), large, small)  # NaN takes `small`
+    large = e.sub(e.f(1.0), e.div(e.f(2.0), den))
+    result = e.select(e.cmp(">=", ax, e.f(TANH_SWITCH)), large, small)  # NaN takes `small`
+    return e.copysign(result, x)
 
 
 def _tanh64(e: _Emitter, x):
