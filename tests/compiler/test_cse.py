@@ -3,6 +3,7 @@ has exactly the hand-counted equations, type-checks and gives the original's val
 
 import effect_primitive
 import numpy as np
+from pass_check import run_checked
 
 import funcgrad as fg
 import funcgrad.numpy as jnp
@@ -14,9 +15,7 @@ from funcgrad.core.jaxpr import (
     Jaxpr,
     JaxprEqn,
     Var,
-    check_jaxpr,
     eval_jaxpr,
-    pp_jaxpr,
 )
 from funcgrad.lax.elementwise import sin_p
 
@@ -28,20 +27,8 @@ def f32(*shape):
 
 
 def _cse_checked(fun, *args):
-    """CSE of make_jaxpr(fun)(*args), checked to type-check, to leave its input alone and to
-    give the original program's values on `args`."""
-    closed = fg.make_jaxpr(fun)(*args)
-    before = pp_jaxpr(closed.jaxpr)
-    merged = cse(closed)
-    assert pp_jaxpr(closed.jaxpr) == before
-    check_jaxpr(merged)
-    assert [v.aval for v in merged.jaxpr.outvars] == [v.aval for v in closed.jaxpr.outvars]
-    expected = eval_jaxpr(closed.jaxpr, closed.consts, *args)
-    got = eval_jaxpr(merged.jaxpr, merged.consts, *args)
-    for g, e in zip(got, expected):
-        assert g.dtype == e.dtype
-        np.testing.assert_array_equal(np.asarray(g), np.asarray(e))
-    return merged
+    """CSE of make_jaxpr(fun)(*args), checked (pass_check.run_checked)."""
+    return run_checked(cse, fun, *args)[1]
 
 
 def _names(closed) -> list[str]:
