@@ -71,8 +71,8 @@ class Compiled:
     def as_text(self) -> str:
         """The generated program; with the LLVM backend, also each native kernel's
         optimized LLVM IR (kernels compile on first run, for the strides they meet)."""
-        kernels = [f"; group {n}\n{k.as_text()}" for n, k in self.program.natives.items()]
-        return "\n\n".join([self.program.source, *kernels])
+        modules = {id(m): m for k in self.program.natives.values() for m in k.modules()}
+        return "\n\n".join([self.program.source, *(m.optimized_ir for m in modules.values())])
 
     def cost_analysis(self) -> dict:
         return cost_analysis(self.lowered.groups)

@@ -329,10 +329,22 @@ class GroupCode:
                 if name != "reduce_sum":
                     raise Unsupported(f"{name} on integers")
         # Probe-generate with contiguous strides: rule-level refusals surface now.
-        self.ir_for(tuple(contiguous_strides(v.aval.shape) for v in self.inputs))
+        self.ir_for(self.contiguous)
+
+    @property
+    def contiguous(self) -> tuple:
+        """The input strides of C-contiguous inputs (what most calls see)."""
+        return tuple(contiguous_strides(v.aval.shape) for v in self.inputs)
 
     def ir_for(self, strides: Sequence[tuple]) -> str:
-        return str(_Emitter(self, strides).module)
+        """A module holding just this kernel, for inputs with these element strides."""
+        module = ir.Module(name=self.name)
+        self.emit(module, strides)
+        return str(module)
+
+    def emit(self, module: ir.Module, strides: Sequence[tuple]) -> None:
+        """Add this kernel, for inputs with these element strides, to `module`."""
+        _Emitter(self, strides, module)
 
 
 def contiguous_strides(shape: tuple) -> tuple:
@@ -345,11 +357,11 @@ def contiguous_strides(shape: tuple) -> tuple:
 
 
 class _Emitter:
-    """Builds one kernel module for given input strides (in elements)."""
+    """Builds one kernel, for given input strides (in elements), into a module."""
 
-    def __init__(self, code: GroupCode, strides: Sequence[tuple]):
+    def __init__(self, code: GroupCode, strides: Sequence[tuple], module: ir.Module):
         self.code = code
-        self.module = ir.Module(name=code.name)
+        self.module = module
         fn_type = ir.FunctionType(ir.VoidType(), [_I64, _I64, _PTR])
         self.fn = ir.Function(self.module, fn_type, code.name)
         self.fn.attributes.add("nounwind")

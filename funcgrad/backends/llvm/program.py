@@ -13,9 +13,10 @@ import ctypes
 import os
 from typing import Callable, Sequence
 
+import llvmlite.ir as ir
 import numpy as np
 
-from funcgrad.backends.llvm.codegen import GroupCode, contiguous_strides, group_code
+from funcgrad.backends.llvm.codegen import GroupCode, group_code
 from funcgrad.backends.llvm.engine import KERNEL_SIGNATURE, compile_ir
 from funcgrad.backends.llvm.threads import run_kernel
 from funcgrad.backends.numpy.codegen import compile_program as compile_numpy_program
@@ -74,12 +75,26 @@ class NativeGroup:
         pointers = (ctypes.c_void_p * self.n_pointers)(*[b.ctypes.data for b in buffers])
         run_kernel(kernel, self.code.iterations, pointers, work_per_iteration=self.work)
 
-    def as_text(self) -> str:
-        """The optimized LLVM IR of each variant compiled so far (the contiguous one if the
-        program has not run yet)."""
+    def modules(self) -> list:
+        """The compiled modules holding this group's variants (compiling the contiguous one
+        if the program has not run yet)."""
         if not self.variants:
-            self._variant(tuple(contiguous_strides(v.aval.shape) for v in self.code.inputs))
-        return "\n".join(module.optimized_ir for _, module in self.variants.values())
+            self._variant(self.code.contiguous)
+        return [module for _, module in self.variants.values()]
+
+
+def _compile_together(natives: Sequence[NativeGroup], name: str) -> None:
+    """Compile every group's contiguous variant in one module: one optimizer run and one
+    engine per program instead of one per kernel, which is most of the compile time."""
+    if not natives:
+        return
+    module = ir.Module(name=name)
+    for group in natives:
+        group.code.emit(module, group.code.contiguous)
+    compiled = compile_ir(str(module))
+    for group in natives:
+        kernel = compiled.cfunc(group.code.name, KERNEL_SIGNATURE)
+        group.variants[group.code.contiguous] = (kernel, compiled)
 
 
 def compile_program(
@@ -99,4 +114,6 @@ def compile_program(
         code = group_code(group, f"{name}_group{number}")
         return None if code is None else NativeGroup(code)
 
-    return compile_numpy_program(closed, groups, donated, name, native)
+    program = compile_numpy_program(closed, groups, donated, name, native)
+    _compile_together(list(program.natives.values()), name)
+    return program
