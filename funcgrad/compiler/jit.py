@@ -148,9 +148,7 @@ class JitFunction:
             if isinstance(leaf, Tracer):
                 refuse_at_top_level(leaf, f"jit({_fun_name(self.fun)})")
         if entry.run is None:
-            entry.lowered = Lowered(
-                entry.closed, entry.donated, _program_name(self.fun), entry.out_tree, self.backend
-            )
+            entry.lowered = self._lower(entry)
             entry.compiled = Compiled(entry.lowered)
             _show_stages(_fun_name(self.fun), entry)
             entry.run = _runner(self.fun, entry)
@@ -246,11 +244,7 @@ class JitFunction:
         # The NaN checker re-runs the program on its inputs, so they must survive the run.
         reuse = not config.jax_debug_nans
         buffers = [
-            _donatable(x, dtype, reuse)
-            if give
-            else x._value
-            if type(x) is Array
-            else np.array(x, dtype)
+            _donatable(x, dtype, reuse) if give else _buffer(x, dtype)
             for x, give, dtype in zip(leaves, entry.donated, in_dtypes)
         ]
         out = entry.run.buffers(buffers)
@@ -263,9 +257,11 @@ class JitFunction:
     def lower(self, *args, **kwargs) -> Lowered:
         """The optimized, fusion-grouped program for these arguments' signature."""
         _, _, entry = self._lookup(args, kwargs)
-        return Lowered(
-            entry.closed, entry.donated, _program_name(self.fun), entry.out_tree, self.backend
-        )
+        return self._lower(entry)
+
+    def _lower(self, entry: _Entry) -> Lowered:
+        name = _program_name(self.fun)
+        return Lowered(entry.closed, entry.donated, name, entry.out_tree, self.backend)
 
     def eval_shape(self, *args, **kwargs):
         _, _, entry = self._lookup(args, kwargs)
@@ -290,6 +286,11 @@ def _show_stages(name: str, entry: _Entry) -> None:
     for title, stage in stages[:level]:
         text = stage if title == "traced" else stage.as_text()
         print(f"--- jit({name}) {title} ---\n{text}", file=sys.stderr)
+
+
+def _buffer(x, dtype):
+    """x's buffer: an Array's own (immutable), or a private copy of anything else."""
+    return x._value if type(x) is Array else np.array(x, dtype)
 
 
 def _donatable(x, dtype, reuse: bool):
@@ -329,12 +330,7 @@ def _runner(fun, entry: _Entry) -> Callable:
         return tree_unflatten(out_tree, [from_buffer(b, a) for b, a in zip(outs, out_avals)])
 
     def run(*leaves):
-        return run_buffers(
-            [
-                x._value if type(x) is Array else np.array(x, dtype)
-                for x, dtype in zip(leaves, in_dtypes)
-            ]
-        )
+        return run_buffers([_buffer(x, dtype) for x, dtype in zip(leaves, in_dtypes)])
 
     run.buffers = run_buffers
     return run

@@ -14,7 +14,7 @@ from funcgrad.compiler.passes.fusion import FusionGroup, fuse
 from funcgrad.compiler.pipeline import optimize
 from funcgrad.core.jaxpr import ClosedJaxpr, Jaxpr, pp_jaxpr
 
-__all__ = ["Lowered", "Compiled", "lower_closed"]
+__all__ = ["Lowered", "Compiled", "cost_analysis"]
 
 _TRANSCENDENTAL = frozenset(
     "exp log sin cos tan tanh sinh cosh asin acos atan asinh acosh atanh exp2 expm1 log1p "
@@ -87,10 +87,6 @@ def _backend_compiler(backend: str):
     else:
         from funcgrad.backends.numpy.codegen import compile_program
     return compile_program
-
-
-def lower_closed(traced: ClosedJaxpr, donated: Sequence[bool], name: str, out_tree) -> Lowered:
-    return Lowered(traced, donated, name, out_tree)
 
 
 def _nbytes(var) -> int:

@@ -195,3 +195,12 @@ def test_a_reduction_over_no_axes_is_a_copy():
     x = sample((3, 4))
     got, want, _ = both_backends(lambda x: (lax.reduce_sum(x * 2.0, ()), lax.reduce_max(x, ())), x)
     assert_same(got, want)
+
+
+def test_bad_backend_settings_name_the_variable(monkeypatch):
+    monkeypatch.setenv("FUNCGRAD_LLVM_MIN_SIZE", "big")
+    with pytest.raises(ValueError, match="FUNCGRAD_LLVM_MIN_SIZE='big'"):
+        fg.jit(lambda x: x * 2.0, backend="llvm")(sample((3,)))
+    monkeypatch.setenv("FUNCGRAD_BACKEND", "tpu")
+    with pytest.raises(ValueError, match="FUNCGRAD_BACKEND='tpu'.*llvm, numpy"):
+        fg.jit(lambda x: x * 2.0)

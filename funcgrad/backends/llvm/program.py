@@ -43,7 +43,13 @@ def _eqn_cost(eqn) -> float:
 
 def min_native_size() -> int:
     """Groups with fewer elements than this run as NumPy kernels (FUNCGRAD_LLVM_MIN_SIZE)."""
-    return int(os.environ.get("FUNCGRAD_LLVM_MIN_SIZE", "4096"))
+    value = os.environ.get("FUNCGRAD_LLVM_MIN_SIZE", "4096").strip()
+    if not value.isdigit():
+        raise ValueError(
+            f"environment variable FUNCGRAD_LLVM_MIN_SIZE={value!r} must be a non-negative "
+            "integer (a number of elements; 0 lowers every group)"
+        )
+    return int(value)
 
 
 class NativeGroup:
