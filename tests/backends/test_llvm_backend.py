@@ -141,6 +141,52 @@ def test_integers_and_bools():
     assert_same(got, want)
 
 
+INT_EDGES = {
+    np.int32: [0, 1, -1, 7, -7, 31, 32, 33, -(2**31), 2**31 - 1],
+    np.uint32: [0, 1, 7, 31, 32, 33, 2**31, 2**32 - 1],
+    np.int8: [0, 1, -1, 5, -5, 7, 8, 9, -128, 127],
+}
+
+
+@pytest.mark.parametrize("dtype", list(INT_EDGES), ids=lambda d: d.__name__)
+def test_integer_division_shifts_and_bit_counts_at_their_edges(dtype):
+    # Every pair of edge values, including x / 0, INT_MIN / -1 and shifts by the bit
+    # width or more, which LLVM leaves undefined and lax defines.
+    edges = np.array(INT_EDGES[dtype], dtype=np.int64).astype(dtype)
+    x, y = (a.ravel() for a in np.meshgrid(edges, edges))
+
+    def f(x, y):
+        return (
+            lax.div(x, y),
+            lax.rem(x, y),
+            lax.shift_left(x, y),
+            lax.shift_right_logical(x, y),
+            lax.shift_right_arithmetic(x, y),
+            lax.population_count(x),
+            lax.sign(x),
+            lax.clamp(dtype(1), x, dtype(9)),
+        )
+
+    got, want, jitted = both_backends(f, x, y)
+    assert native_groups(jitted, x, y) == 1
+    assert_same(got, want)
+
+
+def test_float_rem_sign_and_is_finite():
+    x = np.array([0.0, -0.0, 1.5, -1.5, 7.25, -7.25, np.inf, -np.inf, np.nan, 1e-42], np.float32)
+    y = np.roll(x, 3)
+
+    def f(x, y):
+        return lax.rem(x, y), lax.sign(x), lax.is_finite(x), lax.clamp(-1.0, x, 2.0)
+
+    got, want, jitted = both_backends(f, x, y)
+    assert native_groups(jitted, x, y) == 1
+    for g, w in zip(got, want):
+        g, w = np.asarray(g), np.asarray(w)
+        # Bit patterns: signed zeros and NaN must come out as the NumPy backend's.
+        np.testing.assert_array_equal(g.view(np.uint8), w.view(np.uint8))
+
+
 def test_iota_in_a_group():
     x = sample((5, 6))
     got, want, _ = both_backends(lambda x: x * lax.broadcasted_iota(np.float32, (5, 6), 1), x)

@@ -25,7 +25,7 @@ import numpy as np
 from funcgrad.compiler.passes.fusion import REDUCTION, FusionGroup
 from funcgrad.core.jaxpr import Literal, Var
 
-__all__ = ["Unsupported", "GroupCode", "group_code", "contiguous_strides"]
+__all__ = ["Unsupported", "GroupCode", "group_code", "contiguous_strides", "module_text"]
 
 _I64 = ir.IntType(64)
 _PTR = ir.PointerType()
@@ -206,11 +206,96 @@ def _integer_pow(b, ops, eqn, env):
     return ir.Constant(x.type, 1.0) if result is None else result
 
 
+def _safe_divisor(b, x, y, dtype) -> tuple[ir.Value, ir.Value]:
+    """(y == 0, a divisor LLVM may divide by): x / 0 and INT_MIN / -1 are undefined
+    behaviour in LLVM but defined values in lax, so those divide by 1 instead."""
+    zero = b.icmp_unsigned("==", y, ir.Constant(y.type, 0))
+    unsafe = zero
+    if _is_signed(dtype):
+        smallest = ir.Constant(x.type, -(1 << (x.type.width - 1)))
+        overflow = b.and_(
+            b.icmp_signed("==", x, smallest), b.icmp_signed("==", y, ir.Constant(y.type, -1))
+        )
+        unsafe = b.or_(zero, overflow)
+    return zero, b.select(unsafe, ir.Constant(y.type, 1), y)
+
+
 def _div(b, ops, eqn, env):
+    # Integer quotients round toward zero (C's rule, LLVM's sdiv); x / 0 is 0.
     (x, dtype), (y, _) = ops
-    if not _is_float(dtype):
-        raise Unsupported("integer division")  # rounds toward zero with its own 0 rules
-    return b.fdiv(x, y)
+    if _is_float(dtype):
+        return b.fdiv(x, y)
+    if dtype == np.dtype(bool):
+        raise Unsupported("div on bool")
+    zero, divisor = _safe_divisor(b, x, y, dtype)
+    quotient = b.sdiv(x, divisor) if _is_signed(dtype) else b.udiv(x, divisor)
+    return b.select(zero, ir.Constant(x.type, 0), quotient)
+
+
+def _rem(b, ops, eqn, env):
+    # C's fmod: the result has the dividend's sign; integer x % 0 is x.
+    (x, dtype), (y, _) = ops
+    if _is_float(dtype):
+        return b.frem(x, y)
+    if dtype == np.dtype(bool):
+        raise Unsupported("rem on bool")
+    zero, divisor = _safe_divisor(b, x, y, dtype)
+    remainder = b.srem(x, divisor) if _is_signed(dtype) else b.urem(x, divisor)
+    return b.select(zero, x, remainder)
+
+
+def _shift(kind: str) -> Callable:
+    """Shifts read the amount as unsigned; amounts of the bit width or more shift every bit
+    out (0, or the sign for arithmetic shifts) where LLVM's shifts would be poison."""
+
+    def rule(b: ir.IRBuilder, ops: list[Scalar], eqn, env) -> ir.Value:
+        (x, dtype), (amount, _) = ops
+        if _is_float(dtype) or dtype == np.dtype(bool):
+            raise Unsupported(f"{eqn.primitive.name} on {dtype}")
+        width = ir.Constant(x.type, x.type.width)
+        in_range = b.icmp_unsigned("<", amount, width)
+        if kind == "ashr":
+            clamped = b.select(in_range, amount, ir.Constant(x.type, x.type.width - 1))
+            return b.ashr(x, clamped)
+        shifted = getattr(b, kind)(x, b.select(in_range, amount, ir.Constant(x.type, 0)))
+        return b.select(in_range, shifted, ir.Constant(x.type, 0))
+
+    return rule
+
+
+def _sign(b, ops, eqn, env):
+    # -1, 0 or 1; as np.sign, a float zero of either sign gives +0 and NaN gives NaN.
+    ((x, dtype),) = ops
+    if dtype == np.dtype(bool):
+        raise Unsupported("sign on bool")
+    if _is_float(dtype):
+        zero, one = ir.Constant(x.type, 0.0), ir.Constant(x.type, 1.0)
+        inner = b.select(b.fcmp_ordered("<", x, zero), b.fneg(one), b.fadd(x, zero))
+        return b.select(b.fcmp_ordered(">", x, zero), one, inner)
+    zero, one = ir.Constant(x.type, 0), ir.Constant(x.type, 1)
+    if not _is_signed(dtype):
+        return b.select(b.icmp_unsigned("!=", x, zero), one, zero)
+    inner = b.select(b.icmp_signed("<", x, zero), ir.Constant(x.type, -1), zero)
+    return b.select(b.icmp_signed(">", x, zero), one, inner)
+
+
+def _is_finite(b, ops, eqn, env):
+    ((x, dtype),) = ops
+    magnitude = b.call(_declare(b.module, "fabs", x.type, 1), [x])
+    return b.fcmp_ordered("<", magnitude, ir.Constant(x.type, float("inf")))
+
+
+def _clamp(b, ops, eqn, env):
+    low, x, high = ops
+    raised = SCALAR_RULES["max"](b, [x, low], eqn, env)
+    return SCALAR_RULES["min"](b, [(raised, x[1]), high], eqn, env)
+
+
+def _population_count(b, ops, eqn, env):
+    ((x, dtype),) = ops
+    if dtype == np.dtype(bool):
+        raise Unsupported("population_count on bool")
+    return b.call(_declare(b.module, "ctpop", x.type, 1), [x])
 
 
 def _rsqrt(b, ops, eqn, env):
@@ -228,6 +313,14 @@ SCALAR_RULES: dict[str, Callable] = {
     "sub": _binary("fsub", "sub"),
     "mul": _binary("fmul", "mul"),
     "div": _div,
+    "rem": _rem,
+    "shift_left": _shift("shl"),
+    "shift_right_logical": _shift("lshr"),
+    "shift_right_arithmetic": _shift("ashr"),
+    "sign": _sign,
+    "is_finite": _is_finite,
+    "clamp": _clamp,
+    "population_count": _population_count,
     "neg": _neg,
     "max": _extremum("maximum", ">"),
     "min": _extremum("minimum", "<"),
@@ -328,23 +421,32 @@ class GroupCode:
             if name in _REDUCE and not _is_float(eqn.invars[0].aval.dtype):
                 if name != "reduce_sum":
                     raise Unsupported(f"{name} on integers")
-        # Probe-generate with contiguous strides: rule-level refusals surface now.
-        self.ir_for(self.contiguous)
+        # Generate the contiguous variant now: rule-level refusals surface here, and it is
+        # the variant almost every call runs.
+        self.contiguous_definitions = self.definitions(self.contiguous)
 
     @property
     def contiguous(self) -> tuple:
         """The input strides of C-contiguous inputs (what most calls see)."""
         return tuple(contiguous_strides(v.aval.shape) for v in self.inputs)
 
+    def definitions(self, strides: Sequence[tuple]) -> dict[str, str]:
+        """The text of this kernel, for inputs with these element strides, and of the
+        functions it calls, by name: a program's module is the union of its kernels'."""
+        module = ir.Module(name=self.name)
+        _Emitter(self, strides, module)
+        return {fn.name: str(fn) for fn in module.globals.values()}
+
     def ir_for(self, strides: Sequence[tuple]) -> str:
         """A module holding just this kernel, for inputs with these element strides."""
-        module = ir.Module(name=self.name)
-        self.emit(module, strides)
-        return str(module)
+        if tuple(strides) == self.contiguous:
+            return module_text(self.contiguous_definitions)
+        return module_text(self.definitions(strides))
 
-    def emit(self, module: ir.Module, strides: Sequence[tuple]) -> None:
-        """Add this kernel, for inputs with these element strides, to `module`."""
-        _Emitter(self, strides, module)
+
+def module_text(definitions: dict[str, str]) -> str:
+    """A module of these global definitions (the engine sets its target)."""
+    return "\n".join(definitions.values())
 
 
 def contiguous_strides(shape: tuple) -> tuple:

@@ -2,8 +2,10 @@
 
 Modules are optimized with LLVM's new pass manager at -O3 with loop and SLP vectorization,
 for the host CPU and all its features (AVX2/FMA here), so the inner loops of elementwise
-kernels become vector code. A module LLVM rejects raises `KernelCompileError` holding its
-IR, never a crash.
+kernels become vector code. A module asked for with `optimize=False` skips the optimizer
+and uses LLVM's fast instruction selection instead: ten times quicker to compile, for
+kernels too small for their speed to matter. A module LLVM rejects raises
+`KernelCompileError` holding its IR, never a crash.
 
 Compiling costs tens of milliseconds per module, so results are cached twice:
 
@@ -16,13 +18,13 @@ Compiling costs tens of milliseconds per module, so results are cached twice:
   `FUNCGRAD_DISK_CACHE=0` turns the disk cache off; an empty `FUNCGRAD_CACHE_DIR` counts
   as unset.
 
-Both are keyed by a hash of the IR text, the host CPU and its features, and the llvmlite
-and LLVM versions, so a cache directory shared between machines or upgrades never hands out
-code built for something else. Entries are written to a temporary file and renamed into
-place, so a reader sees a whole entry or none; each carries a checksum, because loading
-damaged object code would crash the process rather than raise. An unreadable, damaged or
-mismatched entry is recompiled and overwritten; an unwritable cache directory only costs
-the compile next time.
+Both are keyed by a hash of the IR text, whether it is optimized, the host CPU and its
+features, and the llvmlite and LLVM versions, so a cache directory shared between machines
+or upgrades never hands out code built for something else. Entries are written to a
+temporary file and renamed into place, so a reader sees a whole entry or none; each carries
+a checksum, because loading damaged object code would crash the process rather than raise.
+An unreadable, damaged or mismatched entry is recompiled and overwritten; an unwritable
+cache directory only costs the compile next time.
 
 Every compiled module gets its own MCJIT execution engine, whether its object code came
 from code generation just now or from disk: the cold path emits the object file and loads
@@ -85,30 +87,32 @@ def _host_cpu() -> tuple[str, str]:
 
 
 @functools.lru_cache(maxsize=None)
-def target_machine() -> llvm.TargetMachine:
-    """The target machine for the host CPU with all its features, at -O3.
+def target_machine(opt: int = 3) -> llvm.TargetMachine:
+    """The target machine for the host CPU with all its features, generating code at
+    optimization level `opt` (3, or 0 for fast instruction selection).
 
     Shared by the optimizer and code generation; never hand it to an execution engine,
     which takes ownership and destroys it along with itself.
     """
-    return _create_target_machine()
+    return _create_target_machine(opt)
 
 
-def _create_target_machine() -> llvm.TargetMachine:
+def _create_target_machine(opt: int = 3) -> llvm.TargetMachine:
     cpu, features = _host_cpu()
     target = llvm.Target.from_triple(llvm.get_process_triple())
     return target.create_target_machine(
-        cpu=cpu, features=features, opt=3, reloc="default", codemodel="jitdefault"
+        cpu=cpu, features=features, opt=opt, reloc="default", codemodel="jitdefault"
     )
 
 
-def kernel_key(ir_text: str) -> str:
+def kernel_key(ir_text: str, optimize: bool = True) -> str:
     """The cache key of a module: what decides the machine code compiling `ir_text` gives.
 
     >>> len(kernel_key("define void @k() {\\n  ret void\\n}"))
     64
     """
-    return hashlib.sha256(_key_prefix() + _length_prefixed(ir_text)).hexdigest()
+    level = _length_prefixed("O3" if optimize else "O0")
+    return hashlib.sha256(_key_prefix() + level + _length_prefixed(ir_text)).hexdigest()
 
 
 @functools.lru_cache(maxsize=None)
@@ -194,14 +198,17 @@ class _Entry(NamedTuple):
     assembly: str
 
 
-def compile_ir(ir_text: str, *, keep_assembly: bool = False) -> CompiledModule:
+def compile_ir(
+    ir_text: str, *, optimize: bool = True, keep_assembly: bool = False
+) -> CompiledModule:
     """Parse, verify, optimize and compile `ir_text` for the host CPU, or reuse a cached copy.
 
+    `optimize=False` compiles without the optimizer, with fast instruction selection.
     `keep_assembly` also produces the assembly listing (a module cached without one is
     compiled again to get it).
     """
     with _lock:
-        key = kernel_key(ir_text)
+        key = kernel_key(ir_text, optimize)
         cached = _memory_cache.get(key)
         if cached is not None and (cached.assembly or not keep_assembly):
             _stats["memory_hits"] += 1
@@ -214,7 +221,7 @@ def compile_ir(ir_text: str, *, keep_assembly: bool = False) -> CompiledModule:
             if compiled is not None:
                 _stats["disk_hits"] += 1
         if compiled is None:
-            entry = _compile(ir_text, keep_assembly)
+            entry = _compile(ir_text, optimize, keep_assembly)
             _stats["compiled"] += 1
             if directory is not None:
                 _write_entry(directory, key, entry)
@@ -234,17 +241,18 @@ def _optimize(module: llvm.ModuleRef) -> None:
     builder.getModulePassManager().run(module, builder)
 
 
-def _compile(ir_text: str, keep_assembly: bool) -> _Entry:
+def _compile(ir_text: str, optimize: bool, keep_assembly: bool) -> _Entry:
     """Run the optimizer and code generation: the object code of `ir_text`."""
     try:
         module = llvm.parse_assembly(ir_text)
         module.verify()
     except RuntimeError as err:
         raise KernelCompileError(f"LLVM rejected a generated kernel: {err}", ir_text) from None
-    machine = target_machine()
+    machine = target_machine(3 if optimize else 0)
     module.triple = machine.triple
     module.data_layout = str(machine.target_data)
-    _optimize(module)
+    if optimize:
+        _optimize(module)
     optimized_ir = str(module)
     object_code = machine.emit_object(module)
     assembly = machine.emit_assembly(module) if keep_assembly else ""

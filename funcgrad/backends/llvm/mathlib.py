@@ -37,6 +37,7 @@ erf) were fitted the same way in float64 arithmetic, ample for float32 targets.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 from llvmlite import ir
@@ -796,15 +797,45 @@ def math_function(module: ir.Module, name: str, ty: ir.Type) -> ir.Function:
         raise TypeError(f"math function {name!r}: no definition for type {ty}; use float or double")
     if name not in _DEFINITIONS:
         raise KeyError(f"no math function {name!r}; known: {sorted(_DEFINITIONS)}")
-    symbol = f"funcgrad.{name}.{'f64' if ty == F64 else 'f32'}"
-    existing = module.globals.get(symbol)
-    if existing is not None:
-        return existing
+    symbol = _symbol(name, ty)
+    if symbol not in module.globals:
+        for original, text in _definitions(name, ty == F64):
+            if original.name not in module.globals:
+                _Prebuilt(module, original, text)
+    return module.globals[symbol]
+
+
+def _symbol(name: str, ty: ir.Type) -> str:
+    return f"funcgrad.{name}.{'f64' if ty == F64 else 'f32'}"
+
+
+class _Prebuilt(ir.Function):
+    """A copy of a function built once per process, printed from its text: building the
+    bodies with llvmlite's builder costs milliseconds each, more than compiling a small
+    kernel at -O0."""
+
+    def __init__(self, module: ir.Module, original: ir.Function, text: str):
+        super().__init__(module, original.function_type, name=original.name)
+        self.linkage = original.linkage
+        for attribute in original.attributes:
+            self.attributes.add(attribute)
+        self.text = text
+
+    def descr(self, buf: list) -> None:
+        buf.append(self.text)
+
+
+@functools.lru_cache(maxsize=None)
+def _definitions(name: str, double: bool) -> tuple[tuple[ir.Function, str], ...]:
+    """The definition of `name` and of everything it calls, built in a module of their
+    own, each with its text."""
+    ty = F64 if double else F32
+    scratch = ir.Module()
     arity, define = _DEFINITIONS[name]
-    fn = ir.Function(module, ir.FunctionType(ty, [ty] * arity), name=symbol)
+    fn = ir.Function(scratch, ir.FunctionType(ty, [ty] * arity), name=_symbol(name, ty))
     fn.linkage = "internal"
     fn.attributes.add("alwaysinline")
     fn.attributes.add("nounwind")
     builder = ir.IRBuilder(fn.append_basic_block("entry"))
     builder.ret(define(_Emitter(builder, ty), *fn.args))
-    return fn
+    return tuple((fn, str(fn)) for fn in scratch.globals.values())

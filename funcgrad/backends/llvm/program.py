@@ -4,7 +4,10 @@ fusion group this backend can lower running as one native kernel instead.
 Matrix products stay NumPy BLAS calls writing into planned buffers (the layout the
 simplifier chose lets BLAS read transposed operands in place); their epilogues (bias,
 activation) become native kernels over the product. Groups smaller than a threshold stay
-NumPy kernels too: a native call costs a few microseconds of Python-side setup.
+NumPy kernels too: a native call costs a few microseconds of Python-side setup. Kernels
+below the default threshold (only compiled when FUNCGRAD_LLVM_MIN_SIZE is lowered, as the
+tests do) are compiled without LLVM's optimizer: for so few elements the call dominates,
+and compiling gets ten times quicker.
 """
 
 from __future__ import annotations
@@ -13,10 +16,9 @@ import ctypes
 import os
 from typing import Callable, Sequence
 
-import llvmlite.ir as ir
 import numpy as np
 
-from funcgrad.backends.llvm.codegen import GroupCode, group_code
+from funcgrad.backends.llvm.codegen import GroupCode, group_code, module_text
 from funcgrad.backends.llvm.engine import KERNEL_SIGNATURE, compile_ir
 from funcgrad.backends.llvm.threads import run_kernel
 from funcgrad.backends.numpy.codegen import compile_program as compile_numpy_program
@@ -37,13 +39,17 @@ _COST.update(erf=20, pow=30, div=4, sqrt=4, rsqrt=5)
 _REMAT_BUDGET = 32
 
 
+# Groups with at least this many elements are worth LLVM's optimizer and vectorizer.
+_OPTIMIZE_FROM = 4096
+
+
 def _eqn_cost(eqn) -> float:
     return _COST.get(eqn.primitive.name, 1)
 
 
 def min_native_size() -> int:
     """Groups with fewer elements than this run as NumPy kernels (FUNCGRAD_LLVM_MIN_SIZE)."""
-    value = os.environ.get("FUNCGRAD_LLVM_MIN_SIZE", "4096").strip()
+    value = os.environ.get("FUNCGRAD_LLVM_MIN_SIZE", str(_OPTIMIZE_FROM)).strip()
     if not value.isdigit():
         raise ValueError(
             f"environment variable FUNCGRAD_LLVM_MIN_SIZE={value!r} must be a non-negative "
@@ -65,9 +71,10 @@ class NativeGroup:
         points = int(np.prod(code.shape, dtype=np.int64))
         ops = sum(_eqn_cost(e) for e in code.group.eqns)
         self.work = points / max(code.iterations, 1) * ops
+        self.optimize = points >= _OPTIMIZE_FROM
 
     def _variant(self, strides: tuple) -> tuple:
-        module = compile_ir(self.code.ir_for(strides))
+        module = compile_ir(self.code.ir_for(strides), optimize=self.optimize)
         kernel = module.cfunc(self.code.name, KERNEL_SIGNATURE)
         self.variants[strides] = (kernel, module)
         return self.variants[strides]
@@ -89,15 +96,16 @@ class NativeGroup:
         return [module for _, module in self.variants.values()]
 
 
-def _compile_together(natives: Sequence[NativeGroup], name: str) -> None:
+def _compile_together(natives: Sequence[NativeGroup]) -> None:
     """Compile every group's contiguous variant in one module: one optimizer run and one
     engine per program instead of one per kernel, which is most of the compile time."""
     if not natives:
         return
-    module = ir.Module(name=name)
+    definitions = {}
     for group in natives:
-        group.code.emit(module, group.code.contiguous)
-    compiled = compile_ir(str(module))
+        definitions.update(group.code.contiguous_definitions)
+    text = module_text(definitions)
+    compiled = compile_ir(text, optimize=any(group.optimize for group in natives))
     for group in natives:
         kernel = compiled.cfunc(group.code.name, KERNEL_SIGNATURE)
         group.variants[group.code.contiguous] = (kernel, compiled)
@@ -121,5 +129,5 @@ def compile_program(
         return None if code is None else NativeGroup(code)
 
     program = compile_numpy_program(closed, groups, donated, name, native)
-    _compile_together(list(program.natives.values()), name)
+    _compile_together(list(program.natives.values()))
     return program
