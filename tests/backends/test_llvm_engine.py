@@ -95,6 +95,18 @@ def test_same_ir_compiles_once(cache_dir):
     np.testing.assert_array_equal(run_compiled(first, X), X * np.float32(2) + np.float32(1))
 
 
+def test_unoptimized_compile_gives_the_same_values_under_its_own_key(cache_dir):
+    text = kernel_ir(1.75, -0.5)
+    x = np.linspace(-4, 4, 1001, dtype=np.float32)
+    fast = engine.compile_ir(text, optimize=False)
+    optimized = engine.compile_ir(text)
+    assert fast is not optimized
+    assert "<8 x float>" not in fast.optimized_ir  # not vectorized: the optimizer never ran
+    assert engine.kernel_key(text, optimize=False) != engine.kernel_key(text)
+    np.testing.assert_array_equal(run_compiled(fast, x), x * np.float32(1.75) - np.float32(0.5))
+    np.testing.assert_array_equal(run_compiled(optimized, x), run_compiled(fast, x))
+
+
 def test_disk_entry_is_reused_after_memory_is_cleared(cache_dir):
     engine.compile_ir(kernel_ir(3, -1))
     engine.clear_memory_cache()
