@@ -17,12 +17,13 @@ A group holding an equation without a rule here is not lowered (its backend fall
 from __future__ import annotations
 
 import itertools
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import llvmlite.ir as ir
 import numpy as np
 
 from funcgrad.compiler.passes.fusion import REDUCTION, FusionGroup
+from funcgrad.compiler.passes.row_fusion import ROWS
 from funcgrad.core.jaxpr import Literal, Var
 
 __all__ = ["Unsupported", "GroupCode", "group_code", "contiguous_strides", "module_text"]
@@ -349,6 +350,9 @@ SCALAR_RULES: dict[str, Callable] = {
     "pow": _math("pow"),
 }
 
+# Layout changes of one value per row inside a ROWS group: the value is unchanged.
+_ROW_LAYOUT = ("reshape", "squeeze", "expand_dims")
+
 _REDUCE = {
     "reduce_sum": ("fadd", "add", 0),
     "reduce_max": ("maximum", "max", None),
@@ -377,6 +381,9 @@ class GroupCode:
         # accumulates whole contiguous rows into its output instead of striding down columns.
         last = len(self.shape) - 1
         self.columns = bool(self.shape) and last not in self.reduced_axes
+        if group.kind == ROWS:
+            self.columns = False
+            self.passes = _plan_row_passes(self)
         if self.columns:
             self.blocks = -(-self.shape[-1] // _BLOCK)
             outer = int(np.prod([self.shape[d] for d in self.kept[:-1]], dtype=np.int64))
@@ -402,7 +409,7 @@ class GroupCode:
         return tuple(sorted(axes.pop())) if axes else ()
 
     def _check_supported(self):
-        if self.group.kind not in ("elementwise", REDUCTION):
+        if self.group.kind not in ("elementwise", REDUCTION, ROWS):
             raise Unsupported(f"{self.group.kind} group")
         for var in (*self.inputs, *self.outputs):
             _llvm_type(var.aval.dtype)
@@ -415,6 +422,7 @@ class GroupCode:
                 not in (
                     "broadcast_in_dim",
                     "iota",
+                    *(_ROW_LAYOUT if self.group.kind == ROWS else ()),
                 )
             ):
                 raise Unsupported(name)
@@ -447,6 +455,101 @@ class GroupCode:
 def module_text(definitions: dict[str, str]) -> str:
     """A module of these global definitions (the engine sets its target)."""
     return "\n".join(definitions.values())
+
+
+class _RowPass(NamedTuple):
+    """One step of a ROWS kernel for a row: `row_eqns` computed once, then (when it has
+    any) a loop over the row evaluating `point_eqns`, accumulating `reductions` and
+    storing the full-shape values `stores`."""
+
+    row_eqns: list
+    point_eqns: list
+    reductions: list
+    stores: list
+
+
+def _plan_row_passes(code: "GroupCode") -> list[_RowPass]:
+    """Order a ROWS group's equations into passes over a row.
+
+    A value is *ready* after the number of passes its reductions need: program inputs at 0,
+    a reduction one more than its operand. Per-row values are computed as soon as they
+    are ready; each pass accumulates the reductions that become ready with it, evaluating
+    the full-shape equations they read (again, in every pass that reads them); a last pass
+    stores the full-shape outputs.
+    """
+    shape, group = code.shape, code.group
+    full = int(np.prod(shape, dtype=np.int64))
+    rows = int(np.prod([shape[d] for d in code.kept], dtype=np.int64))
+    if not code.reduced_axes or rows == full:
+        raise Unsupported("a rows group without a reduction over more than one element")
+    rank = len(shape)
+    if code.reduced_axes != tuple(range(rank - len(code.reduced_axes), rank)):
+        raise Unsupported("a rows group reducing leading axes")
+    kept_long = [d for d in code.kept if shape[d] != 1]
+    ready: dict = {}
+    role: dict = {}
+    made: dict = {}
+    for eqn in group.eqns:
+        if len(eqn.outvars) != 1:
+            raise Unsupported("multiple results in a rows group")
+        out = eqn.outvars[0]
+        made[out] = eqn
+        level = max((ready.get(a, 0) for a in eqn.invars if isinstance(a, Var)), default=0)
+        size = int(np.prod(out.aval.shape, dtype=np.int64))
+        name = eqn.primitive.name
+        if name in _REDUCE and eqn.params["axes"]:
+            if eqn.invars[0].aval.shape != shape:
+                raise Unsupported(f"{name} of a {eqn.invars[0].aval.shape} value in a rows group")
+            role[out], ready[out] = "reduction", level + 1
+        elif size == full and out.aval.shape == shape and name not in _ROW_LAYOUT:
+            role[out], ready[out] = "point", level
+            if name == "broadcast_in_dim" and eqn.invars[0] in role:
+                _check_row_broadcast(eqn, kept_long)
+        elif size == rows and name != "iota":
+            role[out], ready[out] = "row", level
+        else:
+            raise Unsupported(f"{name} making {out.aval.shape} in a rows group over {shape}")
+    reductions = [e for e in group.eqns if role[e.outvars[0]] == "reduction"]
+    last = max((ready[e.outvars[0]] for e in reductions), default=0)
+    passes = []
+    for number in range(1, last + 2):
+        row_eqns = [
+            e
+            for e in group.eqns
+            if role[e.outvars[0]] == "row" and ready[e.outvars[0]] == number - 1
+        ]
+        mine = [e for e in reductions if ready[e.outvars[0]] == number]
+        stores = []
+        if number == last + 1:
+            stores = [v for v in group.outputs if role.get(v) == "point"]
+        needed = _point_slice([e.invars[0] for e in mine] + stores, made, role)
+        passes.append(_RowPass(row_eqns, needed, mine, stores))
+    return passes
+
+
+def _check_row_broadcast(eqn, kept_long: list) -> None:
+    """A per-row value broadcast over its row: its long axes must land on the kept axes
+    (longer than 1) in order, or it would be read along the row instead."""
+    operand = eqn.invars[0]
+    dims = eqn.params["broadcast_dimensions"]
+    long_dims = [d for d, size in zip(dims, operand.aval.shape) if size != 1]
+    if long_dims != kept_long:
+        raise Unsupported("a per-row value broadcast along the row")
+
+
+def _point_slice(wanted: list, made: dict, role: dict) -> list:
+    """The full-shape equations computing `wanted`, in program order."""
+    found: dict = {}
+    pending = [v for v in wanted if isinstance(v, Var)]
+    while pending:
+        var = pending.pop()
+        if var in found or role.get(var) != "point":
+            continue
+        eqn = made[var]
+        found[var] = eqn
+        pending.extend(a for a in eqn.invars if isinstance(a, Var))
+    order = {id(eqn): i for i, eqn in enumerate(made.values())}
+    return sorted(found.values(), key=lambda e: order[id(e)])
 
 
 def contiguous_strides(shape: tuple) -> tuple:
@@ -495,7 +598,9 @@ class _Emitter:
         code = self.code
         with _counted_loop(self.b, start, stop, "parallel") as p:
             index = self._decompose(p)
-            if code.columns and code.reduced_axes:
+            if code.group.kind == ROWS:
+                self._emit_rows(index)
+            elif code.columns and code.reduced_axes:
                 self._emit_column_reduction(index)
             elif code.reduced_axes:
                 self._emit_reduction(index)
@@ -589,9 +694,10 @@ class _Emitter:
         kept = [s if size != 1 else 0 for s, size in zip(strides, sizes)]
         return self._load(operand, self._offset(index, kept, axes))
 
-    def _evaluate(self, index: dict, env: dict, accumulators: dict | None) -> None:
-        code = self.code
-        for eqn in code.group.eqns:
+    def _evaluate(
+        self, index: dict, env: dict, accumulators: dict | None, eqns: Sequence | None = None
+    ) -> None:
+        for eqn in self.code.group.eqns if eqns is None else eqns:
             name = eqn.primitive.name
             if name in ("broadcast_in_dim", "iota"):
                 env[eqn.outvars[0]] = self._generate(eqn, env, index)
@@ -618,6 +724,65 @@ class _Emitter:
         env: dict = {}
         self._evaluate(index, env, accumulators)
         self._store_full_outputs(index, env)
+
+    # -- rows: several passes over each row ---------------------------------------------
+
+    def _emit_rows(self, index: dict) -> None:
+        """A ROWS group for one row: values computed once per row, then each pass's loop
+        over the row (accumulating its reductions), then the pass storing full-shape
+        outputs. Per-row values live in registers; the row stays in cache between passes."""
+        code, b = self.code, self.b
+        row_env: dict = {}
+        for stage in code.passes:
+            for eqn in stage.row_eqns:
+                row_env[eqn.outvars[0]] = self._row_value(eqn, row_env, index)
+            if not stage.point_eqns and not stage.reductions:
+                continue
+            slots = {}
+            for eqn in stage.reductions:
+                ty = _llvm_type(eqn.outvars[0].aval.dtype)
+                slots[eqn.outvars[0]] = _entry_alloca(b, ty)
+                b.store(_identity_value(eqn, ty), slots[eqn.outvars[0]])
+            accumulators = {var: (lambda point, slot=slot: slot) for var, slot in slots.items()}
+            self._emit_row_loops(index, list(code.reduced_axes), row_env, stage, accumulators)
+            for var, slot in slots.items():
+                row_env[var] = (b.load(slot, typ=_llvm_type(var.aval.dtype)), var.aval.dtype)
+        for var in code.outputs:
+            if var in row_env:
+                self._store(var, row_env[var][0], self._reduced_offset(index))
+
+    def _emit_row_loops(self, index, axes, row_env, stage, accumulators) -> None:
+        if axes:
+            axis, rest = axes[0], axes[1:]
+            size = self._const(self.code.shape[axis])
+            with _counted_loop(self.b, self._const(0), size, f"row{axis}") as i:
+                self._emit_row_loops({**index, axis: i}, rest, row_env, stage, accumulators)
+            return
+        env = dict(row_env)
+        self._evaluate(index, env, accumulators, stage.point_eqns + stage.reductions)
+        shape = self.code.shape
+        for var in stage.stores:
+            offset = self._offset(index, contiguous_strides(shape), range(len(shape)))
+            self._store(var, env[var][0], offset)
+
+    def _row_value(self, eqn, row_env: dict, index: dict) -> tuple:
+        """One equation on per-row values: layout changes keep the value; elementwise
+        equations apply their rule; per-row inputs load at the row's position."""
+        ops = []
+        for atom in eqn.invars:
+            if isinstance(atom, Var) and atom not in row_env and atom.aval.shape:
+                row_env[atom] = self._load_row_input(atom, index)
+            ops.append(self._operand(atom, row_env, index))
+        if eqn.primitive.name in (*_ROW_LAYOUT, "broadcast_in_dim"):
+            return ops[0]
+        value = SCALAR_RULES[eqn.primitive.name](self.b, ops, eqn, row_env)
+        return value, eqn.outvars[0].aval.dtype
+
+    def _load_row_input(self, var: Var, index: dict) -> tuple:
+        """A per-row input: its axes longer than 1 are the kept axes longer than 1."""
+        strides = [s for s, size in zip(self.in_strides[var], var.aval.shape) if size != 1]
+        axes = [d for d in self.code.kept if self.code.shape[d] != 1]
+        return self._load(var, self._offset(index, strides, axes))
 
     # -- reductions ----------------------------------------------------------------------
 

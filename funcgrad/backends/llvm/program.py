@@ -23,6 +23,7 @@ from funcgrad.backends.llvm.engine import KERNEL_SIGNATURE, compile_ir
 from funcgrad.backends.llvm.threads import run_kernel
 from funcgrad.backends.numpy.codegen import compile_program as compile_numpy_program
 from funcgrad.compiler.passes.fusion import FusionGroup, rematerialize, split_epilogues
+from funcgrad.compiler.passes.row_fusion import fuse_rows
 from funcgrad.core.jaxpr import ClosedJaxpr
 
 __all__ = ["compile_program", "NativeGroup", "min_native_size"]
@@ -120,6 +121,12 @@ def compile_program(
     groups = split_epilogues(closed, list(groups))
     groups = rematerialize(closed, groups, _eqn_cost, _REMAT_BUDGET)
     threshold = min_native_size()
+
+    def lowers_rows(group: FusionGroup) -> bool:
+        size = int(np.prod(group.shape, dtype=np.int64))
+        return size >= max(threshold, 1) and group_code(group, "rows") is not None
+
+    groups = fuse_rows(closed, groups, lowers_rows)
 
     def native(group: FusionGroup, number: int):
         size = int(np.prod(group.shape, dtype=np.int64))
