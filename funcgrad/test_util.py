@@ -16,6 +16,7 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 
 from funcgrad import api
+from funcgrad.compiler.jit import default_backend
 from funcgrad.config import config
 from funcgrad.core.avals import get_aval
 from funcgrad.core.errors import (
@@ -37,6 +38,7 @@ __all__ = [
     "is_auto_jitted",
     "jit_everything",
     "jit_mode_requested",
+    "assert_agrees_with_op_by_op",
 ]
 
 _DEFAULT_EPS = {np.dtype(np.float64): 1e-6, np.dtype(np.complex128): 1e-6}
@@ -222,6 +224,38 @@ _EAGER_METHODS = ("__len__", "__iter__", "__setitem__")
 def jit_mode_requested() -> bool:
     """Whether FUNCGRAD_TEST_JIT asks for the test suite to run with every function jitted."""
     return os.environ.get(_JIT_MODE_VARIABLE, "").lower() in ("1", "true", "on")
+
+
+# Native kernels differ from NumPy's in the last bits: the LLVM math library is within 2
+# ulp per function, and its sums are reassociated. Chains of such operations (with
+# cancellation) stay within this many ulp of the result's largest magnitude.
+_NATIVE_ULPS = 16
+
+
+def assert_agrees_with_op_by_op(result, op_by_op) -> None:
+    """`result`, what a function returned (compiled, in jit mode), agrees with `op_by_op`,
+    the same program evaluated one primitive at a time on NumPy kernels: bit for bit, or,
+    when jit runs native LLVM kernels, within a few ulp of the largest magnitude.
+
+    >>> assert_agrees_with_op_by_op(np.float32(1.0), np.float32(1.0))
+    """
+    got, want = np.asarray(result), np.asarray(op_by_op)
+    assert (got.dtype, got.shape) == (want.dtype, want.shape), (got.dtype, want.dtype)
+    native = jit_mode_requested() and default_backend() == "llvm"
+    if not native or got.dtype.kind != "f":
+        np.testing.assert_array_equal(_comparable(got), _comparable(want))
+        return
+    eps, tiny = np.finfo(got.dtype).eps, np.finfo(got.dtype).tiny
+    got, want = _comparable(got), _comparable(want)
+    finite = np.isfinite(want)
+    np.testing.assert_array_equal(got[~finite], want[~finite])
+    scale = np.max(np.abs(want[finite]), initial=tiny)
+    np.testing.assert_allclose(got[finite], want[finite], rtol=0, atol=_NATIVE_ULPS * eps * scale)
+
+
+def _comparable(x: np.ndarray) -> np.ndarray:
+    # bfloat16 and float16 compare as float64 (NumPy's testing does not know bfloat16).
+    return x.astype(np.float64) if x.dtype.kind == "f" else x
 
 
 class _NotStageable(Exception):

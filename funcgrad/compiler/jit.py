@@ -32,7 +32,7 @@ from funcgrad.lax.control_flow import closed_call
 from funcgrad.runtime.array import Array, from_buffer
 from funcgrad.tree_util import flatten_to_key, tree_flatten, tree_leaves, tree_unflatten
 
-__all__ = ["jit", "CacheKey", "JitFunction"]
+__all__ = ["jit", "CacheKey", "JitFunction", "default_backend"]
 
 _log = logging.getLogger("funcgrad")
 
@@ -336,12 +336,13 @@ def _runner(fun, entry: _Entry) -> Callable:
     return run
 
 
-# The backends jit can compile for; "cpu" names the default CPU backend, as in JAX, which
-# FUNCGRAD_BACKEND overrides.
-BACKENDS = {"numpy": "numpy", "llvm": "llvm", "cpu": "numpy"}
+# The backends jit can compile for; "cpu" names the default CPU backend (LLVM), as in JAX,
+# which FUNCGRAD_BACKEND overrides.
+BACKENDS = {"numpy": "numpy", "llvm": "llvm", "cpu": "llvm"}
 
 
-def _default_backend() -> str:
+def default_backend() -> str:
+    """The backend `jit` compiles for when not told: FUNCGRAD_BACKEND, else "llvm"."""
     chosen = os.environ.get("FUNCGRAD_BACKEND", "cpu")
     if chosen not in BACKENDS:
         raise ValueError(
@@ -378,5 +379,5 @@ def jit(
         as_tuple(static_argnums),
         as_tuple(static_argnames),
         as_tuple(donate_argnums),
-        BACKENDS[backend] if backend is not None else _default_backend(),
+        BACKENDS[backend] if backend is not None else default_backend(),
     )

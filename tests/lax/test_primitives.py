@@ -47,6 +47,7 @@ import funcgrad.numpy as jnp
 from funcgrad import lax
 from funcgrad.core.avals import ShapedArray
 from funcgrad.core.jaxpr import Literal, check_jaxpr, eval_jaxpr
+from funcgrad.test_util import assert_agrees_with_op_by_op
 
 OPS: list[OpRecord] = [
     *records_elementwise.RECORDS,
@@ -155,7 +156,7 @@ def check_traced(record, dtype, shape):
     eager = _as_list(record.fun(*args))
     assert [t.aval for t in traced] == [e.aval for e in eager]
     for t, e in zip(traced, eager):
-        np.testing.assert_array_equal(_upcast(np.asarray(t)), _upcast(np.asarray(e)))
+        assert_agrees_with_op_by_op(e, t)
 
 
 def run_over_shapes(check, record, dtype):

@@ -20,6 +20,7 @@ import funcgrad
 import funcgrad.numpy as jnp
 from funcgrad import nn
 from funcgrad.core.jaxpr import eval_jaxpr
+from funcgrad.test_util import assert_agrees_with_op_by_op
 
 F32, F16, BF16 = np.dtype(np.float32), np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)
 I32 = np.dtype(np.int32)
@@ -96,9 +97,7 @@ def run_eager_and_traced(fun, *args):
     closed = funcgrad.make_jaxpr(fun)(*args)
     (traced,) = eval_jaxpr(closed.jaxpr, closed.consts, *args)
     assert traced.aval == eager.aval
-    np.testing.assert_array_equal(
-        np.asarray(traced).astype(np.float64), np.asarray(eager).astype(np.float64)
-    )
+    assert_agrees_with_op_by_op(eager, traced)
     return eager
 
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 import funcgrad
 import funcgrad.numpy as jnp
 from funcgrad.core.jaxpr import eval_jaxpr
+from funcgrad.test_util import assert_agrees_with_op_by_op
 
 F32, F16, BF16 = np.dtype(np.float32), np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)
 I8, I16, I32, U8 = (np.dtype(t) for t in (np.int8, np.int16, np.int32, np.uint8))
@@ -60,7 +61,7 @@ def check_eager_and_traced(fun, args, want, dtype, weak=False, tol=None):
     assert eager.weak_type is weak
     (staged,) = traced(fun, *args)
     assert staged.aval == eager.aval
-    np.testing.assert_array_equal(values(staged), values(eager))
+    assert_agrees_with_op_by_op(eager, staged)
 
 
 def assert_location(err: BaseException, fun) -> None:

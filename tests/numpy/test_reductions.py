@@ -21,6 +21,7 @@ import funcgrad
 import funcgrad.numpy as jnp
 from funcgrad import lax
 from funcgrad.core.jaxpr import eval_jaxpr
+from funcgrad.test_util import assert_agrees_with_op_by_op
 
 F32, F16, BF16 = np.dtype(np.float32), np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)
 I8, I32, U8 = np.dtype(np.int8), np.dtype(np.int32), np.dtype(np.uint8)
@@ -68,7 +69,7 @@ def traced(fun, *args):
     eager_list = list(eager) if isinstance(eager, tuple) else [eager]
     assert [o.aval for o in out] == [e.aval for e in eager_list]
     for got, want in zip(out, eager_list):
-        np.testing.assert_array_equal(upcast(np.asarray(got)), upcast(np.asarray(want)))
+        assert_agrees_with_op_by_op(want, got)
     return eager
 
 

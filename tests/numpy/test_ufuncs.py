@@ -25,6 +25,7 @@ import funcgrad
 import funcgrad.numpy as jnp
 from funcgrad import lax
 from funcgrad.core.jaxpr import eval_jaxpr
+from funcgrad.test_util import assert_agrees_with_op_by_op
 
 F32, F16, BF16 = np.dtype(np.float32), np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)
 I32, U8, I8 = np.dtype(np.int32), np.dtype(np.uint8), np.dtype(np.int8)
@@ -116,12 +117,7 @@ def assert_traced_agrees(fun, args, eager):
     eager = list(eager) if isinstance(eager, tuple) else [eager]
     assert closed.out_avals == [e.aval for e in eager]
     for t, e in zip(traced, eager):
-        np.testing.assert_array_equal(widened(np.asarray(t)), widened(np.asarray(e)))
-
-
-def widened(x: np.ndarray) -> np.ndarray:
-    """float64 for narrow floats, whose NaNs NumPy's testing cannot compare."""
-    return x.astype(np.float64) if x.dtype in (F16, BF16) else x
+        assert_agrees_with_op_by_op(e, t)
 
 
 # ---------------------------------------------------------------------------------------
