@@ -206,6 +206,36 @@ def test_integer_division_shifts_and_bit_counts_at_their_edges(dtype):
     assert_same(got, want)
 
 
+@pytest.mark.parametrize(
+    "dtype",
+    [np.float32, np.float64, np.int32, np.uint8, np.int8, np.bool_],
+    ids=lambda d: d.__name__,
+)
+def test_argmax_argmin_and_integer_extremes_run_natively(dtype, x64):
+    # Ties keep the first position; the first NaN wins; rows of -inf or equal values give 0.
+    x = sample((9, 13), dtype) if dtype != np.int8 else sample((9, 13), dtype) // 8
+    if np.dtype(dtype).kind == "f":
+        x[2, 5], x[2, 8], x[3], x[4, 3], x[4, 9] = np.nan, np.nan, -np.inf, 9.0, 9.0
+    else:
+        x[5] = x[5, 0]
+
+    def f(x):
+        found = (jnp.argmax(x, axis=1), jnp.argmin(x, axis=-1))
+        return found if dtype == np.bool_ else (*found, x.max(axis=1), x.min(axis=1))
+
+    got, want, jitted = both_backends(f, x)
+    assert native_groups(jitted, x) == 1
+    assert_same(got, want)
+
+
+def test_argmax_in_a_rows_group():
+    x = sample((6, 40))
+    x[1, 7] = np.nan
+    got, want, jitted = both_backends(lambda x: (jnp.argmax(softmax(x), axis=1), softmax(x)), x)
+    assert_same(got, want, rtol=1e-5, atol=1e-5)
+    assert row_kernels(jitted, x) == ["rows"]
+
+
 def test_float_rem_sign_and_is_finite():
     x = np.array([0.0, -0.0, 1.5, -1.5, 7.25, -7.25, np.inf, -np.inf, np.nan, 1e-42], np.float32)
     y = np.roll(x, 3)

@@ -353,11 +353,16 @@ SCALAR_RULES: dict[str, Callable] = {
 # Layout changes of one value per row inside a ROWS group: the value is unchanged.
 _ROW_LAYOUT = ("reshape", "squeeze", "expand_dims")
 
+# Reductions a group may end in, with the LLVM intrinsic combining two float values.
 _REDUCE = {
-    "reduce_sum": ("fadd", "add", 0),
-    "reduce_max": ("maximum", "max", None),
-    "reduce_min": ("minimum", "min", None),
+    "reduce_sum": "fadd",
+    "reduce_max": "maximum",
+    "reduce_min": "minimum",
+    "argmax": "maximum",
+    "argmin": "minimum",
 }
+# Reductions to the position of the extreme value along their one axis.
+_INDEX_REDUCE = ("argmax", "argmin")
 
 
 # ---------------------------------------------------------------------------------------
@@ -426,9 +431,9 @@ class GroupCode:
                 )
             ):
                 raise Unsupported(name)
-            if name in _REDUCE and not _is_float(eqn.invars[0].aval.dtype):
-                if name != "reduce_sum":
-                    raise Unsupported(f"{name} on integers")
+            if name in _REDUCE and name not in _INDEX_REDUCE:
+                if eqn.invars[0].aval.dtype == np.dtype(bool):
+                    raise Unsupported(f"{name} on bool")
         # Generate the contiguous variant now: rule-level refusals surface here, and it is
         # the variant almost every call runs.
         self.contiguous_definitions = self.definitions(self.contiguous)
@@ -578,6 +583,7 @@ class _Emitter:
             self.pointers[var] = b.load(slot, typ=_PTR)
         # Where each value of the iteration space lives, per group shape axis.
         self.in_strides = dict(zip(code.inputs, strides))
+        self.positions: dict = {}  # index reductions' position slots
         self._emit_loops(start, stop)
         b.ret_void()
 
@@ -707,7 +713,7 @@ class _Emitter:
                 continue
             if name in _REDUCE:
                 operand = self._operand(eqn.invars[0], env, index)
-                self._accumulate(eqn, operand, accumulators[eqn.outvars[0]](index))
+                self._accumulate(eqn, operand, accumulators[eqn.outvars[0]](index), index)
                 continue
             ops = [self._operand(a, env, index) for a in eqn.invars]
             value = SCALAR_RULES[name](self.b, ops, eqn, env)
@@ -731,22 +737,18 @@ class _Emitter:
         """A ROWS group for one row: values computed once per row, then each pass's loop
         over the row (accumulating its reductions), then the pass storing full-shape
         outputs. Per-row values live in registers; the row stays in cache between passes."""
-        code, b = self.code, self.b
+        code = self.code
         row_env: dict = {}
         for stage in code.passes:
             for eqn in stage.row_eqns:
                 row_env[eqn.outvars[0]] = self._row_value(eqn, row_env, index)
             if not stage.point_eqns and not stage.reductions:
                 continue
-            slots = {}
-            for eqn in stage.reductions:
-                ty = _llvm_type(eqn.outvars[0].aval.dtype)
-                slots[eqn.outvars[0]] = _entry_alloca(b, ty)
-                b.store(_identity_value(eqn, ty), slots[eqn.outvars[0]])
+            slots = {eqn.outvars[0]: self._start_accumulator(eqn) for eqn in stage.reductions}
             accumulators = {var: (lambda point, slot=slot: slot) for var, slot in slots.items()}
             self._emit_row_loops(index, list(code.reduced_axes), row_env, stage, accumulators)
             for var, slot in slots.items():
-                row_env[var] = (b.load(slot, typ=_llvm_type(var.aval.dtype)), var.aval.dtype)
+                row_env[var] = self._reduction_result(var, slot)
         for var in code.outputs:
             if var in row_env:
                 self._store(var, row_env[var][0], self._reduced_offset(index))
@@ -787,19 +789,38 @@ class _Emitter:
     # -- reductions ----------------------------------------------------------------------
 
     def _emit_reduction(self, index: dict) -> None:
-        code, b = self.code, self.b
+        code = self.code
         accumulators = {}
         for eqn in code.group.eqns:
             if eqn.primitive.name in _REDUCE:
-                ty = _llvm_type(eqn.outvars[0].aval.dtype)
-                slot = _entry_alloca(b, ty)
-                b.store(_identity_value(eqn, ty), slot)
+                slot = self._start_accumulator(eqn)
                 accumulators[eqn.outvars[0]] = lambda point, slot=slot: slot
         self._emit_reduced_loops(dict(index), list(code.reduced_axes), accumulators)
         for var, slot in accumulators.items():
             if var in code.outputs:
-                value = b.load(slot(index), typ=_llvm_type(var.aval.dtype))
+                value, _ = self._reduction_result(var, slot(index))
                 self._store(var, value, self._reduced_offset(index))
+
+    def _start_accumulator(self, eqn) -> ir.Value:
+        """A slot (kept in a register) holding eqn's running value from its identity on; an
+        index reduction also gets one for the position of that value."""
+        b = self.b
+        dtype = eqn.invars[0].aval.dtype
+        ty = ir.IntType(1) if dtype == np.dtype(bool) else _llvm_type(dtype)
+        if eqn.primitive.name in _INDEX_REDUCE:
+            position = _entry_alloca(b, _I64)
+            b.store(self._const(0), position)
+            self.positions[eqn.outvars[0]] = position
+        slot = _entry_alloca(b, ty)
+        b.store(_identity_value(eqn.primitive.name, ty, dtype), slot)
+        return slot
+
+    def _reduction_result(self, var: Var, slot: ir.Value) -> tuple:
+        if var in self.positions:
+            position = self.b.load(self.positions[var], typ=_I64)
+            ty = _llvm_type(var.aval.dtype)
+            return (self.b.trunc(position, ty) if ty.width < 64 else position), var.aval.dtype
+        return self.b.load(slot, typ=_llvm_type(var.aval.dtype)), var.aval.dtype
 
     def _reduced_offset(self, index: dict) -> ir.Value:
         """Where a reduction's result for the kept index lives in its (contiguous) output."""
@@ -816,11 +837,16 @@ class _Emitter:
         reductions = [e for e in code.group.eqns if e.primitive.name in _REDUCE]
         if any(e.outvars[0] not in code.outputs for e in reductions):
             raise Unsupported("a reduction nothing reads")
+        if any(e.primitive.name in _INDEX_REDUCE for e in reductions):
+            raise Unsupported("an index reduction over a leading axis")
         with self._block_loop(block, "init") as j:
             point = {**index, last: j}
             for eqn in reductions:
-                ty = _llvm_type(eqn.outvars[0].aval.dtype)
-                self._store(eqn.outvars[0], _identity_value(eqn, ty), self._reduced_offset(point))
+                var = eqn.outvars[0]
+                identity = _identity_value(
+                    eqn.primitive.name, _llvm_type(var.aval.dtype), var.aval.dtype
+                )
+                self._store(var, identity, self._reduced_offset(point))
         accumulators = {
             eqn.outvars[0]: (lambda point, var=eqn.outvars[0]: self._address(var, point))
             for eqn in reductions
@@ -850,27 +876,68 @@ class _Emitter:
         with _counted_loop(self.b, self._const(0), self._const(size), f"r{axis}") as i:
             self._emit_reduced_loops({**index, axis: i}, rest, accumulators, block)
 
-    def _accumulate(self, eqn, operand: tuple, slot: ir.Value) -> None:
+    def _accumulate(self, eqn, operand: tuple, slot: ir.Value, index: dict) -> None:
         b = self.b
         value, dtype = operand
         acc = b.load(slot, typ=value.type)
-        float_op, int_op, _ = _REDUCE[eqn.primitive.name]
+        name = eqn.primitive.name
+        float_op = _REDUCE[name]
+        if name in _INDEX_REDUCE:
+            self._accumulate_position(eqn, value, acc, slot, index)
+            return
         if _is_float(dtype):
-            if eqn.primitive.name == "reduce_sum":
+            if name == "reduce_sum":
                 new = b.fadd(acc, value)
                 new.flags.append("reassoc")  # lets the vectorizer keep partial sums per lane
             else:
                 new = b.call(_declare(b.module, float_op, value.type, 2), [acc, value])
-        else:
+        elif name == "reduce_sum":
             new = b.add(acc, value)
+        else:
+            new = b.select(_beats(b, name, value, acc, dtype), value, acc)
         b.store(new, slot)
 
+    def _accumulate_position(self, eqn, value, best, slot, index: dict) -> None:
+        """argmax/argmin: a strictly better value (or the first NaN) takes the place of the
+        best so far, so ties keep the first position, as NumPy and JAX do."""
+        b = self.b
+        dtype = eqn.invars[0].aval.dtype
+        better = _beats(b, eqn.primitive.name, value, best, dtype)
+        if _is_float(dtype):
+            first_nan = b.and_(
+                b.fcmp_unordered("uno", value, value), b.fcmp_ordered("ord", best, best)
+            )
+            better = b.or_(better, first_nan)
+        b.store(b.select(better, value, best), slot)
+        (axis,) = eqn.params["axes"]
+        position = self.positions[eqn.outvars[0]]
+        kept = b.load(position, typ=_I64)
+        b.store(b.select(better, index[axis], kept), position)
 
-def _identity_value(eqn, ty: ir.Type) -> ir.Constant:
-    name = eqn.primitive.name
+
+def _beats(b: ir.IRBuilder, name: str, value, best, dtype) -> ir.Value:
+    """Whether `value` is strictly more extreme than `best` for reduction `name`."""
+    op = ">" if name in ("reduce_max", "argmax") else "<"
+    if _is_float(dtype):
+        return b.fcmp_ordered(op, value, best)
+    if _is_signed(dtype):
+        return b.icmp_signed(op, value, best)
+    return b.icmp_unsigned(op, value, best)
+
+
+def _identity_value(name: str, ty: ir.Type, dtype) -> ir.Constant:
+    """The value a reduction starts from: nothing beats it (sum: adds nothing)."""
     if name == "reduce_sum":
-        return ir.Constant(ty, 0.0 if isinstance(ty, (ir.FloatType, ir.DoubleType)) else 0)
-    return ir.Constant(ty, float("-inf") if name == "reduce_max" else float("inf"))
+        return ir.Constant(ty, 0.0 if _is_float(dtype) else 0)
+    largest = name in ("reduce_min", "argmin")
+    if _is_float(dtype):
+        return ir.Constant(ty, float("inf") if largest else float("-inf"))
+    if dtype == np.dtype(bool):
+        return ir.Constant(ty, int(largest))
+    if _is_signed(dtype):
+        bits = ty.width - 1
+        return ir.Constant(ty, (1 << bits) - 1 if largest else -(1 << bits))
+    return ir.Constant(ty, -1 if largest else 0)
 
 
 def _entry_alloca(b: ir.IRBuilder, ty: ir.Type) -> ir.Value:
