@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Sets up funcgrad in ./.venv (only when pyproject.toml changed since the last run), then
 #   bash dev.sh main    runs the main job
-#   bash dev.sh test    runs the whole test suite twice, eagerly and with every function
-#                       under jit (extra arguments go to pytest)
+#   bash dev.sh test    runs the whole test suite three times: as written, then with every
+#                       function under jit on the NumPy backend, then on the LLVM backend
+#                       with every fusion group compiled natively (extra arguments go to
+#                       pytest)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -24,7 +26,10 @@ case "${1:-}" in
     test)
         shift
         "$venv/bin/python" -m pytest "$@"
-        echo "dev.sh: the same tests again, every funcgrad function under jit (FUNCGRAD_TEST_JIT=1)"
-        FUNCGRAD_TEST_JIT=1 exec "$venv/bin/python" -m pytest "$@" ;;
+        echo "dev.sh: again, every funcgrad function under jit on the NumPy backend"
+        FUNCGRAD_TEST_JIT=1 FUNCGRAD_BACKEND=numpy "$venv/bin/python" -m pytest "$@"
+        echo "dev.sh: again, under jit on the LLVM backend, every fusion group a native kernel"
+        FUNCGRAD_TEST_JIT=1 FUNCGRAD_BACKEND=llvm FUNCGRAD_LLVM_MIN_SIZE=0 \
+            exec "$venv/bin/python" -m pytest "$@" ;;
     *) echo "usage: bash dev.sh main|test [args]" >&2; exit 2 ;;
 esac

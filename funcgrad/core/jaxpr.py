@@ -205,8 +205,10 @@ def _param_text(value, names: _Names, indent: int) -> str:
     if isinstance(value, np.dtype):
         return value.name
     if isinstance(value, (tuple, list)) and any(_is_jaxpr(v) for v in value):
-        inner = ", ".join(_param_text(v, names, indent) for v in value)
-        return f"({inner})"
+        # One body per line (cond's branches), indented under the parameter's name.
+        pad = " " * (indent + 2)
+        inner = "".join(f"\n{pad}{_param_text(v, names, indent + 2)}," for v in value)
+        return f"({inner}\n{' ' * indent})"
     return repr(value)
 
 

@@ -35,6 +35,9 @@ __all__ = [
     "deflinear",
     "jvp_flat",
     "partial_eval_jaxpr",
+    "split_jaxpr",
+    "jvp_jaxpr",
+    "tangent_aval",
     "backward_pass",
     "instantiate",
     "add_tangents",
@@ -206,6 +209,61 @@ def jvp_flat(fun: Callable, primals: Sequence, tangents: Sequence, origin: str):
 # Reverse mode: split a jvp jaxpr into known (primal) and unknown (linear) parts
 
 
+def split_jaxpr(closed: ClosedJaxpr, unknown_inputs: Sequence[bool], instantiate):
+    """Split `closed` at the inputs marked unknown into a known and an unknown program.
+
+    Returns (known, unknown, out_unknowns, num_residuals): `known` (a ClosedJaxpr) takes
+    the known inputs and returns the known outputs followed by the residuals; `unknown`
+    (a Jaxpr) takes the residuals then the unknown inputs and returns the unknown outputs.
+    An output is unknown when it depends on an unknown input or `instantiate` (one flag,
+    or one per output) asks for it in the unknown program. Control-flow bodies are split
+    this way, with the same rules (`partial_eval_rules`) as the top-level program.
+    """
+    jaxpr = closed.jaxpr
+    if isinstance(instantiate, bool):
+        instantiate = [instantiate] * len(jaxpr.outvars)
+    unknown = {v for v, flag in zip(jaxpr.invars, unknown_inputs) if flag}
+    known_eqns, unknown_eqns = [], []
+    for eqn in jaxpr.eqns:
+        flags = [isinstance(v, Var) and v in unknown for v in eqn.invars]
+        if not any(flags):
+            known_eqns.append(eqn)
+        elif eqn.primitive in partial_eval_rules:
+            known_eqn, unknown_eqn, unknown_outs = partial_eval_rules[eqn.primitive](eqn, flags)
+            if known_eqn is not None:
+                known_eqns.append(known_eqn)
+            unknown_eqns.append(unknown_eqn)
+            unknown.update(unknown_outs)
+        else:
+            unknown_eqns.append(eqn)
+            unknown.update(eqn.outvars)
+    out_unknowns = [
+        (isinstance(v, Var) and v in unknown) or bool(flag)
+        for v, flag in zip(jaxpr.outvars, instantiate)
+    ]
+    known_outs = tuple(v for v, uk in zip(jaxpr.outvars, out_unknowns) if not uk)
+    unknown_outs = tuple(v for v, uk in zip(jaxpr.outvars, out_unknowns) if uk)
+    # Dead unknown work goes, and with it the residuals only it would have read.
+    unknown_body = dce_jaxpr(Jaxpr((), (), unknown_outs, tuple(unknown_eqns)))
+    residuals: dict[Var, None] = {}
+    for eqn in unknown_body.eqns:
+        for v in eqn.invars:
+            if isinstance(v, Var) and v not in unknown:
+                residuals[v] = None
+    for v in unknown_outs:
+        if isinstance(v, Var) and v not in unknown:
+            residuals[v] = None
+    residual_vars = tuple(residuals)
+    known_invars = tuple(v for v, flag in zip(jaxpr.invars, unknown_inputs) if not flag)
+    unknown_invars = tuple(v for v, flag in zip(jaxpr.invars, unknown_inputs) if flag)
+    known_body = dce_jaxpr(
+        Jaxpr(jaxpr.constvars, known_invars, known_outs + residual_vars, tuple(known_eqns))
+    )
+    known = ClosedJaxpr(known_body, closed.consts)
+    unknown_jaxpr = Jaxpr((), residual_vars + unknown_invars, unknown_outs, unknown_body.eqns)
+    return known, unknown_jaxpr, out_unknowns, len(residual_vars)
+
+
 def partial_eval_jaxpr(closed: ClosedJaxpr, unknown_inputs: Sequence[bool], num_primal_outs: int):
     """Split `closed` into a known program and a linear one.
 
@@ -214,45 +272,59 @@ def partial_eval_jaxpr(closed: ClosedJaxpr, unknown_inputs: Sequence[bool], num_
     `linear` takes the residuals then the unknown inputs and returns the remaining
     outputs. Only residuals the linear program reads are kept.
     """
-    jaxpr = closed.jaxpr
-    unknown = {v for v, flag in zip(jaxpr.invars, unknown_inputs) if flag}
-    known_eqns, linear_eqns = [], []
-    for eqn in jaxpr.eqns:
-        flags = [isinstance(v, Var) and v in unknown for v in eqn.invars]
-        if not any(flags):
-            known_eqns.append(eqn)
-        elif eqn.primitive in partial_eval_rules:
-            known_eqn, linear_eqn, unknown_outs = partial_eval_rules[eqn.primitive](eqn, flags)
-            if known_eqn is not None:
-                known_eqns.append(known_eqn)
-            linear_eqns.append(linear_eqn)
-            unknown.update(unknown_outs)
-        else:
-            linear_eqns.append(eqn)
-            unknown.update(eqn.outvars)
-    primal_outs = jaxpr.outvars[:num_primal_outs]
-    linear_outs = jaxpr.outvars[num_primal_outs:]
-    if any(isinstance(v, Var) and v in unknown for v in primal_outs):
+    num_outs = len(closed.jaxpr.outvars)
+    instantiate = [False] * num_primal_outs + [True] * (num_outs - num_primal_outs)
+    known, linear, out_unknowns, num_res = split_jaxpr(closed, unknown_inputs, instantiate)
+    if any(out_unknowns[:num_primal_outs]):
         raise ValueError("a primal output depends on the tangents: a jvp rule is not linear")
-    # Dead tangent work goes, and with it the residuals only it would have read.
-    linear_body = dce_jaxpr(Jaxpr((), (), tuple(linear_outs), tuple(linear_eqns)))
-    residuals: dict[Var, None] = {}
-    for eqn in linear_body.eqns:
-        for v in eqn.invars:
-            if isinstance(v, Var) and v not in unknown:
-                residuals[v] = None
-    for v in linear_outs:
-        if isinstance(v, Var) and v not in unknown:
-            residuals[v] = None
-    residual_vars = tuple(residuals)
-    known_invars = tuple(v for v, flag in zip(jaxpr.invars, unknown_inputs) if not flag)
-    unknown_invars = tuple(v for v, flag in zip(jaxpr.invars, unknown_inputs) if flag)
-    known_body = dce_jaxpr(
-        Jaxpr(jaxpr.constvars, known_invars, tuple(primal_outs) + residual_vars, tuple(known_eqns))
-    )
-    known = ClosedJaxpr(known_body, closed.consts)
-    linear = Jaxpr((), residual_vars + unknown_invars, tuple(linear_outs), linear_body.eqns)
-    return known, linear, len(residual_vars)
+    return known, linear, num_res
+
+
+def jvp_jaxpr(closed: ClosedJaxpr, nonzeros: Sequence[bool], force_outs):
+    """The jvp of a body as a jaxpr, for control-flow rules.
+
+    The result takes (primals, tangents of the inputs marked in `nonzeros`) and returns
+    (primal outputs, tangents of the outputs marked in the returned `out_nonzeros`). An
+    output's tangent is there when it is not a symbolic zero or `force_outs` (one flag or
+    one per output) asks for it; integer and bool values never have tangents.
+    """
+    from funcgrad.core import dtypes
+    from funcgrad.core.jaxpr import eval_jaxpr
+    from funcgrad.interpreters.partial_eval import trace_to_jaxpr
+
+    in_avals = closed.in_avals
+    nonzeros = [bool(nz) and dtypes.is_inexact(a.dtype) for nz, a in zip(nonzeros, in_avals)]
+    n_out = len(closed.out_avals)
+    if isinstance(force_outs, bool):
+        force_outs = [force_outs] * n_out
+    out_nonzeros: list[bool] = []
+
+    def fun(*args):
+        primals, rest = args[: len(in_avals)], iter(args[len(in_avals) :])
+        tangents = [
+            next(rest) if nz else Zero(tangent_aval(a)) for nz, a in zip(nonzeros, in_avals)
+        ]
+        outs, out_tangents = jvp_flat(
+            lambda *a: eval_jaxpr(closed.jaxpr, closed.consts, *a),
+            primals,
+            tangents,
+            "jvp of a control-flow body",
+        )
+        out_nonzeros[:] = [
+            dtypes.is_inexact(a.dtype) and (type(t) is not Zero or bool(force))
+            for t, a, force in zip(out_tangents, closed.out_avals, force_outs)
+        ]
+        kept = [instantiate(t) for t, nz in zip(out_tangents, out_nonzeros) if nz]
+        return [*outs, *kept]
+
+    tangent_avals = [tangent_aval(a) for nz, a in zip(nonzeros, in_avals) if nz]
+    jaxpr = trace_to_jaxpr(fun, [*in_avals, *tangent_avals], "jvp of a control-flow body")
+    return jaxpr, out_nonzeros
+
+
+def tangent_aval(aval: ShapedArray) -> ShapedArray:
+    """The aval of a tangent of a value of `aval` (strongly typed)."""
+    return ShapedArray(aval.shape, aval.dtype)
 
 
 def backward_pass(linear: Jaxpr, residuals: Sequence, cotangents: Sequence) -> list:
@@ -261,8 +333,17 @@ def backward_pass(linear: Jaxpr, residuals: Sequence, cotangents: Sequence) -> l
     num_res = len(residuals)
     env = dict(zip(linear.invars[:num_res], residuals))
     linear_vars = set(linear.invars[num_res:])
+    linear_eqns = []
     for eqn in linear.eqns:
-        linear_vars.update(eqn.outvars)
+        # An equation on residuals alone (a control-flow body may hold some) is not
+        # linear: it runs forward, so that transpose rules see its values.
+        if any(isinstance(v, Var) and v in linear_vars for v in eqn.invars):
+            linear_vars.update(eqn.outvars)
+            linear_eqns.append(eqn)
+            continue
+        args = [v.val if isinstance(v, Literal) else env[v] for v in eqn.invars]
+        out = eqn.primitive.bind(*args, **eqn.params)
+        env.update(zip(eqn.outvars, out if eqn.primitive.multiple_results else (out,)))
     cts: dict[Var, object] = {}
 
     def write(var, ct):
@@ -271,7 +352,7 @@ def backward_pass(linear: Jaxpr, residuals: Sequence, cotangents: Sequence) -> l
 
     for var, ct in zip(linear.outvars, cotangents):
         write(var, ct)
-    for eqn in reversed(linear.eqns):
+    for eqn in reversed(linear_eqns):
         out_cts = [cts.pop(v, Zero(v.aval)) for v in eqn.outvars]
         if all(type(ct) is Zero for ct in out_cts):
             continue  # so single-result transpose rules never see a Zero cotangent

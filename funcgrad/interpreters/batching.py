@@ -24,6 +24,7 @@ __all__ = [
     "defreduction",
     "defcall",
     "batch_jaxpr",
+    "batch_jaxpr_axes",
     "batch_all_at_front",
 ]
 
@@ -229,3 +230,39 @@ def batch_jaxpr(call_jaxpr, axis_size: int, axis_name=None):
         return [move_axis(o, d, 0, axis_size) for o, d in zip(outs, dims)]
 
     return hoist_consts(trace_to_jaxpr(batched, in_avals, "batched call"))
+
+
+def batch_jaxpr_axes(
+    closed, axis_size: int, in_batched, force_outs, axis_name=None, origin="batched body"
+):
+    """A body vmapped over axis 0 of the inputs marked in `in_batched` (the others are
+    shared), for control-flow rules: (the ClosedJaxpr, out_batched). An output is batched
+    at axis 0 when it varies along the axis or `force_outs` (one flag, or one per output)
+    asks for it; other outputs come back unbatched."""
+    from funcgrad.core.jaxpr import eval_jaxpr
+    from funcgrad.interpreters.partial_eval import trace_to_jaxpr
+
+    n_out = len(closed.out_avals)
+    if isinstance(force_outs, bool):
+        force_outs = [force_outs] * n_out
+    in_avals = [
+        ShapedArray((axis_size, *a.shape), a.dtype, a.weak_type) if batched else a
+        for a, batched in zip(closed.in_avals, in_batched)
+    ]
+    out_batched: list[bool] = []
+
+    def batched(*args):
+        outs, dims = batch_flat(
+            lambda *a: eval_jaxpr(closed.jaxpr, closed.consts, *a),
+            args,
+            [0 if b else None for b in in_batched],
+            axis_size,
+            origin,
+            axis_name,
+        )
+        out_batched[:] = [d is not None or bool(f) for d, f in zip(dims, force_outs)]
+        return [
+            move_axis(o, d, 0, axis_size) if b else o for o, d, b in zip(outs, dims, out_batched)
+        ]
+
+    return trace_to_jaxpr(batched, in_avals, origin), out_batched

@@ -6,7 +6,15 @@ re-exports the public wrappers.
 
 from funcgrad.lax import linalg
 from funcgrad.lax.collectives import all_gather, axis_index, pmax, pmean, pmin, psum
-from funcgrad.lax.control_flow import closed_call
+from funcgrad.lax.control_flow import (
+    closed_call,
+    cond,
+    fori_loop,
+    map,
+    scan,
+    switch,
+    while_loop,
+)
 from funcgrad.lax.elementwise import (
     RoundingMethod,
     abs,
@@ -151,6 +159,7 @@ __all__ = [
     "complex",
     "closed_call",
     "concatenate",
+    "cond",
     "conj",
     "convert_element_type",
     "cos",
@@ -174,6 +183,7 @@ __all__ = [
     "expand_dims",
     "expm1",
     "floor",
+    "fori_loop",
     "gather",
     "ge",
     "gt",
@@ -187,6 +197,7 @@ __all__ = [
     "log1p",
     "logistic",
     "lt",
+    "map",
     "max",
     "min",
     "mul",
@@ -214,6 +225,7 @@ __all__ = [
     "rev",
     "round",
     "rsqrt",
+    "scan",
     "scatter",
     "scatter_add",
     "scatter_max",
@@ -234,8 +246,10 @@ __all__ = [
     "squeeze",
     "stop_gradient",
     "sub",
+    "switch",
     "tan",
     "tanh",
     "top_k",
     "transpose",
+    "while_loop",
 ]

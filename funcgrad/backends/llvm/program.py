@@ -135,6 +135,6 @@ def compile_program(
         code = group_code(group, f"{name}_group{number}")
         return None if code is None else NativeGroup(code)
 
-    program = compile_numpy_program(closed, groups, donated, name, native)
+    program = compile_numpy_program(closed, groups, donated, name, native, compile_program)
     _compile_together(list(program.natives.values()))
     return program

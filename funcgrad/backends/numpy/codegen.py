@@ -21,12 +21,14 @@ import numpy as np
 
 from funcgrad.backends.numpy.kernels import (
     allocating_call,
+    control_flow_runner,
     dot_into,
     kernel_line,
     writes_in_place,
 )
-from funcgrad.compiler.passes.fusion import FusionGroup
+from funcgrad.compiler.passes.fusion import FusionGroup, fuse
 from funcgrad.compiler.passes.memory import DONATED, FRESH, BufferPlan, Step, plan_buffers
+from funcgrad.compiler.pipeline import optimize
 from funcgrad.core.jaxpr import ClosedJaxpr, Literal, Var
 
 __all__ = ["compile_program", "steps_of"]
@@ -67,15 +69,34 @@ def compile_program(
     donated: Sequence[bool] = (),
     name: str = "program",
     native: Callable | None = None,
+    backend_compile: Callable | None = None,
 ) -> Callable:
     """A function `(*input buffers) -> list of output buffers` running `closed` as
     scheduled by `groups`. Donated inputs must arrive as writeable buffers.
 
     `native(group, number)`, when given, may return a callable that runs a whole group:
     it takes the group's input buffers then its output buffers (planned here) and writes
-    the outputs; other groups run as NumPy kernels, equation by equation."""
+    the outputs; other groups run as NumPy kernels, equation by equation.
+
+    Control-flow bodies are compiled as programs of their own by
+    `backend_compile(closed, groups, donated, name)`, the calling backend's own
+    compile_program (by default this one, with the same `native`)."""
     _silence_generated_code()
     jaxpr = closed.jaxpr
+    bodies: list[Callable] = []
+
+    def compile_body(body: ClosedJaxpr) -> Callable:
+        # A loop or branch body is a program of its own, optimized and compiled once here
+        # for the same backend.
+        optimized = optimize(body)
+        body_name = f"{name}_body{len(bodies)}"
+        if backend_compile is not None:
+            program = backend_compile(optimized, fuse(optimized), (), body_name)
+        else:
+            program = compile_program(optimized, fuse(optimized), (), body_name, native)
+        bodies.append(program)
+        return program
+
     natives = {}
     for number, group in enumerate(groups):
         kernel = native(group, number) if native is not None else None
@@ -128,6 +149,14 @@ def compile_program(
                 lines.append(f"    {out} = {_buffer(eqn.outvars[0], plan, names, namespace)}")
                 lines.append(f"    {kernel}")
                 continue
+            runner = control_flow_runner(eqn, compile_body)
+            if runner is not None:
+                namespace[f"flow{counter}"] = runner
+                outs = ", ".join(var_name(v) for v in eqn.outvars)
+                comma = "," if len(eqn.outvars) == 1 else ""
+                lines.append(f"    {outs}{comma} = flow{counter}({', '.join(args)})")
+                counter += 1
+                continue
             impl_key, params_key = f"impl{counter}", f"params{counter}"
             counter += 1
             namespace[impl_key] = eqn.primitive.impl
@@ -149,6 +178,7 @@ def compile_program(
     program.source = source
     program.plan = plan
     program.natives = natives
+    program.bodies = bodies
     return program
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from funcgrad.core.jaxpr import JaxprEqn
 from funcgrad.lax.linalg import as_batched_matmul
 
-__all__ = ["kernel_line", "allocating_call", "writes_in_place", "dot_into"]
+__all__ = ["kernel_line", "allocating_call", "writes_in_place", "dot_into", "control_flow_runner"]
 
 _WIDE_FLOATS = frozenset(map(np.dtype, ["float32", "float64", "complex64", "complex128"]))
 _WHOLE = frozenset(map(np.dtype, ["bool", "int8", "int16", "int32", "int64"])) | frozenset(
@@ -183,3 +183,97 @@ def allocating_call(eqn: JaxprEqn, args: list[str]) -> str | None:
 def writes_in_place(eqn: JaxprEqn) -> bool:
     """Whether the kernel may overwrite one of its operands (an elementwise ufunc)."""
     return getattr(_RULES.get(eqn.primitive.name), "in_place", False)
+
+
+# ---------------------------------------------------------------------------------------
+# Control flow: the bodies are programs compiled once, at compile time (by `compile_body`,
+# through the same pipeline and backend as the enclosing program); the loop itself is a
+# Python loop around them, so no step interprets the IR.
+
+
+def _scalar_fixer(avals) -> Callable:
+    """A function making the 0-d values among `values` arrays: a library call may hand back
+    a NumPy scalar, which a native kernel cannot take as a buffer."""
+    positions = [i for i, aval in enumerate(avals) if not aval.shape]
+    if not positions:
+        return lambda values: values
+
+    def fix(values):
+        values = list(values)
+        for i in positions:
+            if type(values[i]) is not np.ndarray:
+                values[i] = np.asarray(values[i])
+        return values
+
+    return fix
+
+
+def _cond_runner(eqn: JaxprEqn, compile_body: Callable) -> Callable:
+    branches = [compile_body(b) for b in eqn.params["branches"]]
+    last = len(branches) - 1
+    fix = _scalar_fixer([v.aval for v in eqn.outvars])
+
+    def run_cond(index, *operands):
+        i = int(index)
+        return fix(branches[0 if i < 0 else min(i, last)](*operands))
+
+    return run_cond
+
+
+def _while_runner(eqn: JaxprEqn, compile_body: Callable) -> Callable:
+    params = eqn.params
+    cond, body = compile_body(params["cond_jaxpr"]), compile_body(params["body_jaxpr"])
+    n_cond, n_body = params["cond_nconsts"], params["body_nconsts"]
+    fix = _scalar_fixer([v.aval for v in eqn.outvars])
+
+    def run_while(*args):
+        cond_consts, body_consts = args[:n_cond], args[n_cond : n_cond + n_body]
+        carry = args[n_cond + n_body :]
+        while cond(*cond_consts, *carry)[0]:
+            carry = fix(body(*body_consts, *carry))
+        return list(carry)
+
+    return run_while
+
+
+def _scan_runner(eqn: JaxprEqn, compile_body: Callable) -> Callable:
+    params = eqn.params
+    body = compile_body(params["jaxpr"])
+    n_consts, n_carry, length = params["num_consts"], params["num_carry"], params["length"]
+    steps = range(length - 1, -1, -1) if params["reverse"] else range(length)
+    y_avals = [v.aval for v in eqn.outvars[n_carry:]]
+    fix = _scalar_fixer([v.aval for v in eqn.outvars[:n_carry]])
+
+    if not y_avals and len(eqn.invars) == n_consts + n_carry:
+
+        def run_loop(*args):  # fori_loop's form: nothing sliced, nothing stacked
+            consts, carry = args[:n_consts], args[n_consts:]
+            for _ in steps:
+                carry = fix(body(*consts, *carry))
+            return list(carry)
+
+        return run_loop
+
+    def run_scan(*args):
+        consts, carry = args[:n_consts], args[n_consts : n_consts + n_carry]
+        xs = args[n_consts + n_carry :]
+        ys = [np.empty(a.shape, a.dtype) for a in y_avals]
+        for i in steps:
+            # x[i, ...] is an array even when it has no axes left (x[i] would be a scalar).
+            outs = body(*consts, *carry, *[x[i, ...] for x in xs])
+            carry = fix(outs[:n_carry])
+            for y, out in zip(ys, outs[n_carry:]):
+                y[i] = out
+        return [*carry, *ys]
+
+    return run_scan
+
+
+_CONTROL_FLOW = {"cond": _cond_runner, "while": _while_runner, "scan": _scan_runner}
+
+
+def control_flow_runner(eqn: JaxprEqn, compile_body: Callable) -> Callable | None:
+    """For a control-flow equation, a function of its operand buffers returning its result
+    buffers, running bodies that `compile_body(ClosedJaxpr)` compiled; else None."""
+    rule = _CONTROL_FLOW.get(eqn.primitive.name)
+    return None if rule is None else rule(eqn, compile_body)

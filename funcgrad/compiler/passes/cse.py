@@ -10,9 +10,10 @@ What counts as "the same":
 - operands: a Var by identity (after earlier merges), a Literal by its aval (dtype, weak
   type) and the bytes of its value, so `0.0` and `-0.0`, or `1` and `1.0`, stay apart;
 - parameters: plain values (numbers by their exact bits, strings, dtypes, enums, avals,
-  and tuples/lists/dicts of them) by value; any other object (a sub-jaxpr, a rule function,
-  an array) by identity: the same object merges, an equal copy does not. That is always
-  sound and costs nothing; it only misses merging separately traced identical bodies.
+  and tuples/lists/dicts of them) by value; a sub-jaxpr without consts (a loop or branch
+  body) by its printed text, which spells out every equation, literal and type, so
+  separately traced identical bodies merge; any other object (a rule function, an array,
+  a jaxpr closing over consts) by identity: the same object merges, an equal copy does not.
 - results: the equations must also bind results of the same avals, so no reader ever sees
   a variable of another type.
 Equations with side effects, or whose sub-jaxprs contain some, are never merged.
@@ -31,7 +32,7 @@ from typing import Any, Hashable
 import numpy as np
 
 from funcgrad.core.avals import ShapedArray
-from funcgrad.core.jaxpr import Atom, ClosedJaxpr, Jaxpr, JaxprEqn, Var, has_effects
+from funcgrad.core.jaxpr import Atom, ClosedJaxpr, Jaxpr, JaxprEqn, Var, has_effects, pp_jaxpr
 from funcgrad.core.trace import Tracer
 
 __all__ = ["cse"]
@@ -51,6 +52,10 @@ def _param_key(value: Any) -> Hashable:
         return (dict, frozenset((k, _param_key(v)) for k, v in value.items()))
     if isinstance(value, (_VALUE_TYPES, ShapedArray)):
         return (type(value), value)
+    if isinstance(value, ClosedJaxpr) and not value.consts:
+        value = value.jaxpr
+    if isinstance(value, Jaxpr) and not value.constvars:
+        return ("jaxpr", pp_jaxpr(value))
     return ("object", id(value))
 
 

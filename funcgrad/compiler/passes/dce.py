@@ -1,7 +1,9 @@
 """Dead code elimination: drop equations whose results nothing uses.
 
 An equation is dead when none of its outputs is read by a live equation or returned and
-its primitive has no side effects (debug printing stays).
+its primitive has no side effects (debug printing stays). A live equation may be narrowed
+by its primitive's entry in `dce_rules`: a scan whose stacked outputs nobody reads stops
+computing them, inside its body too, and stops taking operands its body never reads.
 """
 
 from __future__ import annotations
@@ -10,7 +12,12 @@ from typing import Sequence
 
 from funcgrad.core.jaxpr import ClosedJaxpr, Jaxpr, Var, has_effects
 
-__all__ = ["dce_jaxpr", "dce"]
+__all__ = ["dce_jaxpr", "dce", "dce_rules"]
+
+# primitive -> rule(eqn, used_outputs) -> an equation binding only the used outputs (or
+# more), or the equation itself when nothing can go. Entries sit beside their primitives
+# (lax/control_flow.py).
+dce_rules: dict = {}
 
 
 def dce_jaxpr(jaxpr: Jaxpr, used_outputs: Sequence[bool] | None = None) -> Jaxpr:
@@ -22,7 +29,11 @@ def dce_jaxpr(jaxpr: Jaxpr, used_outputs: Sequence[bool] | None = None) -> Jaxpr
     live = {v for v in outvars if isinstance(v, Var)}
     kept = []
     for eqn in reversed(jaxpr.eqns):
-        if any(v in live for v in eqn.outvars) or has_effects(eqn):
+        used = [v in live for v in eqn.outvars]
+        if any(used) or has_effects(eqn):
+            rule = dce_rules.get(eqn.primitive)
+            if rule is not None and not has_effects(eqn):
+                eqn = rule(eqn, used)
             kept.append(eqn)
             live.update(v for v in eqn.invars if isinstance(v, Var))
     return Jaxpr(jaxpr.constvars, jaxpr.invars, outvars, tuple(reversed(kept)))
