@@ -28,6 +28,7 @@ from funcgrad.core.source_info import user_location
 from funcgrad.core.trace import Tracer, set_current_trace
 from funcgrad.interpreters import ad, batching
 from funcgrad.interpreters.partial_eval import trace_to_jaxpr
+from funcgrad.interpreters.remat import checkpoint
 from funcgrad.lax.shape_rules import shape_error
 from funcgrad.tree_util import tree_flatten, tree_unflatten
 
@@ -579,7 +580,9 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val, *, max_steps: i
 
     `max_steps` (a funcgrad extension) bounds the number of iterations: the loop then
     runs as a `scan` of `max_steps` steps that each apply `body_fun` only while
-    `cond_fun` holds, which makes it differentiable in reverse mode.
+    `cond_fun` holds, which makes it differentiable in reverse mode. The body is
+    checkpointed: the backward pass stores each step's carry and recomputes the body's
+    intermediates from it, so memory grows with the carry, not with the body.
 
     >>> lax.while_loop(lambda v: v < 10, lambda v: v * 2, 1)      # doctest: +SKIP
     Array(16, dtype=int32, weak_type=True)
@@ -595,8 +598,10 @@ def while_loop(cond_fun: Callable, body_fun: Callable, init_val, *, max_steps: i
                 f"{user_location()})."
             )
 
+        step_body = checkpoint(body_fun)
+
         def bounded_step(carry, _):
-            return cond(cond_fun(carry), body_fun, lambda c: c, carry), None
+            return cond(cond_fun(carry), step_body, lambda c: c, carry), None
 
         return scan(bounded_step, init_val, None, length=int(max_steps))[0]
     leaves, in_tree = tree_flatten(init_val)

@@ -230,6 +230,26 @@ def test_bounded_while_loop_stops_early_and_at_the_bound():
     assert float(grad) == 128.0
 
 
+def test_bounded_while_loop_checkpoints_its_body():
+    # The backward pass keeps per step what the body reads (the carry), not the body's
+    # intermediates: with a 20-op body, no residual per step is wider than one carry value.
+    def body(carry):
+        i, v = carry
+        for _ in range(10):
+            v = jnp.sin(v) * 1.1 + v
+        return i + 1, v
+
+    def loss(x):
+        return lax.while_loop(lambda c: c[0] < 4, body, (0, x), max_steps=7)[1].sum()
+
+    closed = fg.make_jaxpr(fg.grad(loss))(X)
+    forward = next(e for e in closed.jaxpr.eqns if e.primitive.name == "scan")
+    stacked = [v.aval for v in forward.outvars[2:]]  # after the two carries: residuals
+    assert stacked and all(a.shape in ((7,), (7, *X.shape)) for a in stacked)
+    assert len(stacked) <= 4  # the predicate, the carry, and a few small flags
+    check_grads(loss, (X,), order=1, modes=("rev",))
+
+
 def test_recurrence_gradient_matches_the_hand_derived_adjoint():
     # y_t = (y_{t-1} + x_t) * w, L = sum_t y_t.
     w = np.float32(0.8)
