@@ -16,11 +16,13 @@ _FLAGS = {
     "jax_disable_jit": False,
     "jax_debug_nans": False,
     "jax_explain_cache_misses": False,
+    # funcgrad's own: refuse a PRNG key consumed twice in one traced program (funcgrad.random).
+    "funcgrad_check_key_reuse": True,
 }
 
 
 def _env_value(name: str, default: bool) -> bool:
-    suffix = name[len("jax_") :].upper()
+    suffix = name.split("_", 1)[1].upper()
     for var in ("FUNCGRAD_" + suffix, "JAX_" + suffix):
         raw = os.environ.get(var)
         if raw is not None:

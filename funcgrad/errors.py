@@ -3,6 +3,7 @@
 from funcgrad.core.errors import (
     ConcretizationTypeError,
     JaxprTypeError,
+    KeyReuseError,
     NonConcreteBooleanIndexError,
     TracerArrayConversionError,
     TracerBoolConversionError,
@@ -13,6 +14,7 @@ from funcgrad.core.errors import (
 __all__ = [
     "ConcretizationTypeError",
     "JaxprTypeError",
+    "KeyReuseError",
     "NonConcreteBooleanIndexError",
     "TracerArrayConversionError",
     "TracerBoolConversionError",

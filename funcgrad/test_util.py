@@ -200,6 +200,7 @@ _NAMESPACES = (
     "funcgrad.lax.linalg",
     "funcgrad.nn",
     "funcgrad.scipy.special",
+    "funcgrad.random",
 )
 # Functions about dtypes and contraction orders, not arrays: nothing to compile.
 _NOT_ARRAY_MODULES = ("funcgrad.numpy.dtype_functions",)

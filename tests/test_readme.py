@@ -35,6 +35,7 @@ def _coverage_rows(namespace: str) -> set[str]:
         ("funcgrad.lax", lax),
         ("funcgrad.scipy.special", funcgrad.scipy.special),
         ("funcgrad.nn", funcgrad.nn),
+        ("funcgrad.random", funcgrad.random),
     ],
 )
 def test_coverage_rows_list_exactly_the_public_names(namespace, module):

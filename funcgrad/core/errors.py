@@ -14,6 +14,7 @@ __all__ = [
     "NonConcreteBooleanIndexError",
     "UnexpectedTracerError",
     "JaxprTypeError",
+    "KeyReuseError",
 ]
 
 
@@ -45,6 +46,10 @@ class JaxprTypeError(TypeError):
     """A jaxpr is malformed: an equation's types do not follow its primitive's rule."""
 
 
+class KeyReuseError(TypeError):
+    """A PRNG key was consumed by two random functions in one traced program."""
+
+
 # Tracebacks show the public spelling, funcgrad.errors.X, as JAX's show jax.errors.X.
 for _cls in (
     ConcretizationTypeError,
@@ -54,5 +59,6 @@ for _cls in (
     NonConcreteBooleanIndexError,
     UnexpectedTracerError,
     JaxprTypeError,
+    KeyReuseError,
 ):
     _cls.__module__ = "funcgrad.errors"

@@ -2,6 +2,7 @@
 
 from funcgrad.nn.functions import (
     celu,
+    dropout,
     elu,
     gelu,
     hard_tanh,
@@ -24,6 +25,7 @@ from funcgrad.nn.functions import (
 
 __all__ = [
     "celu",
+    "dropout",
     "elu",
     "gelu",
     "hard_tanh",

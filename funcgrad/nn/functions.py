@@ -41,6 +41,7 @@ __all__ = [
     "logsumexp",
     "one_hot",
     "standardize",
+    "dropout",
 ]
 
 # The constants of selu (Klambauer et al., 2017), to double precision.
@@ -234,3 +235,29 @@ def one_hot(x, num_classes: int, *, dtype=np.float32, axis=-1):
     classes = broadcasted_iota(index_dtype, class_shape, out_axis)
     hits = ufuncs.equal(shape_ops.expand_dims(x, out_axis), classes)
     return ew.convert_element_type(hits, dtype)
+
+
+@api_boundary
+def dropout(key, rate: float, x):
+    """Inverted dropout: each element of `x` is zeroed with probability `rate` and the rest
+    are scaled by `1 / (1 - rate)`, so the expected value is `x`. funcgrad's own (jax.nn has
+    no dropout); the argument order is Haiku's `dropout(rng, rate, x)`. Consumes `key`.
+
+    >>> dropout(random.PRNGKey(0), 0.5, jnp.ones(4))  # doctest: +SKIP
+    Array([0., 0., 2., 2.], dtype=float32)
+    """
+    from funcgrad import random
+
+    if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating, np.integer)):
+        raise TypeError(
+            f"dropout: rate must be a Python float in [0, 1), got {rate!r} (at {user_location()})"
+        )
+    if not 0 <= rate < 1:
+        raise ValueError(
+            f"dropout: rate must be in [0, 1), got {rate} (at {user_location()}); rate is the "
+            "probability of dropping an element."
+        )
+    x = _inexact("dropout", x)
+    keep = random.bernoulli(key, 1.0 - rate, get_aval(x).shape)
+    kept = ufuncs.divide(x, np.array(1.0 - rate, get_aval(x).dtype))
+    return ufuncs.where(keep, kept, np.array(0, get_aval(x).dtype))

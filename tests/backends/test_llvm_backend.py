@@ -236,6 +236,21 @@ def test_argmax_in_a_rows_group():
     assert row_kernels(jitted, x) == ["rows"]
 
 
+def test_bitcasts_between_floats_and_integers():
+    x = np.array([0.0, -0.0, 1.5, -np.inf, np.nan, 1e-42, 3.4e38], np.float32)
+
+    def f(x):
+        bits = lax.bitcast_convert_type(x, np.uint32)
+        exponent = lax.shift_right_logical(bits, np.uint32(23)) & np.uint32(0xFF)
+        return exponent, lax.bitcast_convert_type(bits | np.uint32(1), np.float32)
+
+    got, want, jitted = both_backends(f, x)
+    assert native_groups(jitted, x) == 1
+    np.testing.assert_array_equal(np.asarray(got[0]), x.view(np.uint32) >> 23 & 0xFF)
+    np.testing.assert_array_equal(np.asarray(got[1]).view(np.uint32), x.view(np.uint32) | 1)
+    np.testing.assert_array_equal(np.asarray(want[1]).view(np.uint32), x.view(np.uint32) | 1)
+
+
 def test_float_rem_sign_and_is_finite():
     x = np.array([0.0, -0.0, 1.5, -1.5, 7.25, -7.25, np.inf, -np.inf, np.nan, 1e-42], np.float32)
     y = np.roll(x, 3)

@@ -149,3 +149,25 @@ def test_equations_keep_their_source_info():
 def test_program_without_calls_is_returned_as_is():
     closed = fg.make_jaxpr(lambda v: jnp.sin(v) + 1.0)(f32(2))
     assert inline(closed) is closed
+
+
+def test_expansions_replace_their_equation():
+    from funcgrad.compiler.passes.inline import EXPANSIONS
+    from funcgrad.lax.random_bits import threefry2x32, threefry2x32_p
+
+    assert threefry2x32_p in EXPANSIONS
+    words = [np.uint32(7), np.uint32(9)] + [
+        rng.integers(0, 2**32, size=(2, 3), dtype=np.uint64).astype(np.uint32) for _ in range(2)
+    ]
+    closed = fg.make_jaxpr(lambda *w: threefry2x32(*w))(*words)
+    assert _names(closed) == ["threefry2x32"]
+    inlined = inline(closed)
+    check_jaxpr(inlined)
+    names = set(_names(inlined))
+    assert "threefry2x32" not in names
+    assert names <= {"add", "xor", "or", "shift_left", "shift_right_logical", "broadcast_in_dim"}
+    expected = [np.asarray(v) for v in threefry2x32(*words)]  # the NumPy implementation
+    got = eval_jaxpr(inlined.jaxpr, inlined.consts, *words)
+    for g, e in zip(got, expected):
+        np.testing.assert_array_equal(np.asarray(g), e)
+    assert inline(inlined) is inlined

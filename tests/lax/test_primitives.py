@@ -25,6 +25,7 @@ import records_debugging
 import records_elementwise
 import records_indexing
 import records_linalg
+import records_random_bits
 import records_reductions
 import records_shapes
 import records_sorting
@@ -59,6 +60,7 @@ OPS: list[OpRecord] = [
     *records_indexing.RECORDS,
     *records_collectives.RECORDS,
     *records_debugging.RECORDS,
+    *records_random_bits.RECORDS,
 ]
 
 

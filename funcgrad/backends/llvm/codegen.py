@@ -192,6 +192,12 @@ def _convert(b, ops, eqn, env):
     return b.trunc(x, ty) if ty.width < x.type.width else x
 
 
+def _bitcast(b, ops, eqn, env):
+    # Same width on both sides (the shape rule says so); bool never takes part.
+    ((x, _),) = ops
+    return b.bitcast(x, _llvm_type(eqn.outvars[0].aval.dtype))
+
+
 def _integer_pow(b, ops, eqn, env):
     ((x, dtype),) = ops
     y = eqn.params["y"]
@@ -337,6 +343,7 @@ SCALAR_RULES: dict[str, Callable] = {
     "not": _not,
     "select_n": _select,
     "convert_element_type": _convert,
+    "bitcast_convert_type": _bitcast,
     "integer_pow": _integer_pow,
     "abs": _intrinsic("fabs"),
     "floor": _intrinsic("floor"),

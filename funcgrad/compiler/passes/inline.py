@@ -16,19 +16,43 @@ equations' sub-jaxprs are kept untouched. Inlining a `remat_call` gives up the
 rematerialization barrier: a later CSE may merge the recomputed values of a checkpointed
 function's backward pass with its forward ones, which keeps values and trades memory back
 for compute.
+
+Expansions: a primitive may also register, in `EXPANSIONS`, its definition in terms of
+other primitives (`threefry2x32` in funcgrad/lax/random_bits.py: the cipher in uint32
+adds, xors, ors and shifts). Its equations are replaced by that definition, traced at the
+equation's operand types (once per signature) and spliced like a call body, so that
+fusion and the backends see only primitives they already compile. Traced programs keep
+the single equation; only compilation expands it.
 """
 
 from __future__ import annotations
+
+import functools
+from typing import Callable
 
 from funcgrad.core.jaxpr import Atom, ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var
 from funcgrad.interpreters.custom_derivatives import custom_jvp_call_p, custom_vjp_call_p
 from funcgrad.interpreters.remat import remat_call_p
 from funcgrad.lax.control_flow import closed_call_p
 
-__all__ = ["INLINED_PRIMITIVES", "inline"]
+__all__ = ["EXPANSIONS", "INLINED_PRIMITIVES", "inline"]
 
 # Each holds its body in the `call_jaxpr` parameter and takes the body's inputs as operands.
 INLINED_PRIMITIVES = frozenset({closed_call_p, custom_jvp_call_p, custom_vjp_call_p, remat_call_p})
+
+# primitive -> expansion(*operands, **params) -> list of results, built from other primitives;
+# entries sit beside their primitive's definition.
+EXPANSIONS: dict = {}
+
+
+@functools.lru_cache(maxsize=256)
+def _expansion_body(primitive, in_avals: tuple, params: tuple) -> ClosedJaxpr:
+    from funcgrad.interpreters.partial_eval import trace_to_jaxpr
+
+    expansion: Callable = EXPANSIONS[primitive]
+    return trace_to_jaxpr(
+        lambda *args: expansion(*args, **dict(params)), list(in_avals), f"{primitive} expansion"
+    )
 
 
 class _Inliner:
@@ -52,6 +76,12 @@ class _Inliner:
                 results = self.inline_call(eqn.params["call_jaxpr"], invars)
                 env.update(zip(eqn.outvars, results))
                 continue
+            if eqn.primitive in EXPANSIONS:
+                in_avals = tuple(atom.aval for atom in eqn.invars)
+                params = tuple(sorted(eqn.params.items()))
+                body = _expansion_body(eqn.primitive, in_avals, params)
+                env.update(zip(eqn.outvars, self.inline_call(body, invars)))
+                continue
             outvars = tuple(Var(v.aval) for v in eqn.outvars)
             env.update(zip(eqn.outvars, outvars))
             self.eqns.append(JaxprEqn(eqn.primitive, invars, outvars, eqn.params, eqn.source_info))
@@ -72,7 +102,9 @@ class _Inliner:
 
 
 def _has_calls(jaxpr: Jaxpr) -> bool:
-    return any(eqn.primitive in INLINED_PRIMITIVES for eqn in jaxpr.eqns)
+    return any(
+        eqn.primitive in INLINED_PRIMITIVES or eqn.primitive in EXPANSIONS for eqn in jaxpr.eqns
+    )
 
 
 def inline(closed: ClosedJaxpr) -> ClosedJaxpr:
