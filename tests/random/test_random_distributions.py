@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+import funcgrad as fg
 import funcgrad.numpy as jnp
 from funcgrad import random
 
@@ -170,7 +171,7 @@ def test_randint_narrow_dtype_covers_its_range():
 
 
 def test_permutation_is_a_uniform_shuffle():
-    perms = np.stack([np.asarray(random.permutation(key(s), 5)) for s in range(2000)])
+    perms = np.asarray(fg.vmap(lambda k: random.permutation(k, 5))(random.split(key(24), 2000)))
     assert (np.sort(perms, axis=1) == np.arange(5)).all()
     # Where element 0 lands is uniform over the 5 positions.
     positions = np.argmax(perms == 0, axis=1)
@@ -203,17 +204,16 @@ def test_choice_without_replacement_has_no_repeats():
     for seed in range(50):
         drawn = np.asarray(random.choice(key(seed), items, (4,), replace=False))
         assert len(set(drawn)) == 4 and set(drawn) <= set(items)
-    firsts = [
-        int(np.asarray(random.choice(key(s), 6, (2,), replace=False))[0]) for s in range(3000)
-    ]
+    keys = random.split(key(22), 3000)
+    firsts = np.asarray(fg.vmap(lambda k: random.choice(k, 6, (2,), replace=False)[0])(keys))
     np.testing.assert_allclose(np.bincount(firsts, minlength=6) / 3000, 1 / 6, atol=0.03)
 
 
 def test_choice_without_replacement_with_p_follows_p_for_the_first_draw():
     p = np.array([0.6, 0.3, 0.1], np.float32)
-    firsts = [
-        int(np.asarray(random.choice(key(s), 3, (2,), replace=False, p=p))[0]) for s in range(3000)
-    ]
+    keys = random.split(key(23), 3000)
+    draw = fg.vmap(lambda k: random.choice(k, 3, (2,), replace=False, p=p)[0])
+    firsts = np.asarray(draw(keys))
     np.testing.assert_allclose(np.bincount(firsts, minlength=3) / 3000, p, atol=0.03)
 
 
