@@ -2,8 +2,9 @@
 fusion group this backend can lower running as one native kernel instead.
 
 Matrix products stay NumPy BLAS calls writing into planned buffers (the layout the
-simplifier chose lets BLAS read transposed operands in place); their epilogues (bias,
-activation) become native kernels over the product. Groups smaller than a threshold stay
+simplifier chose lets BLAS read transposed operands in place), their rows split across
+cores (matmul.py); their epilogues (bias, activation) become native kernels over the
+product. Groups smaller than a threshold stay
 NumPy kernels too: a native call costs a few microseconds of Python-side setup. Kernels
 below the default threshold (only compiled when FUNCGRAD_LLVM_MIN_SIZE is lowered, as the
 tests do) are compiled without LLVM's optimizer: for so few elements the call dominates,
@@ -20,6 +21,7 @@ import numpy as np
 
 from funcgrad.backends.llvm.codegen import GroupCode, group_code, module_text
 from funcgrad.backends.llvm.engine import KERNEL_SIGNATURE, compile_ir
+from funcgrad.backends.llvm.matmul import parallel_dot_into
 from funcgrad.backends.llvm.threads import run_kernel
 from funcgrad.backends.numpy.codegen import compile_program as compile_numpy_program
 from funcgrad.compiler.passes.fusion import FusionGroup, rematerialize, split_epilogues
@@ -135,6 +137,8 @@ def compile_program(
         code = group_code(group, f"{name}_group{number}")
         return None if code is None else NativeGroup(code)
 
-    program = compile_numpy_program(closed, groups, donated, name, native, compile_program)
+    program = compile_numpy_program(
+        closed, groups, donated, name, native, compile_program, matmul=parallel_dot_into
+    )
     _compile_together(list(program.natives.values()))
     return program

@@ -70,6 +70,7 @@ def compile_program(
     name: str = "program",
     native: Callable | None = None,
     backend_compile: Callable | None = None,
+    matmul: Callable = dot_into,
 ) -> Callable:
     """A function `(*input buffers) -> list of output buffers` running `closed` as
     scheduled by `groups`. Donated inputs must arrive as writeable buffers.
@@ -77,6 +78,9 @@ def compile_program(
     `native(group, number)`, when given, may return a callable that runs a whole group:
     it takes the group's input buffers then its output buffers (planned here) and writes
     the outputs; other groups run as NumPy kernels, equation by equation.
+
+    `matmul` runs the matrix products (`dot_into`'s contract; the LLVM backend's splits
+    large ones across cores).
 
     Control-flow bodies are compiled as programs of their own by
     `backend_compile(closed, groups, donated, name)`, the calling backend's own
@@ -93,7 +97,9 @@ def compile_program(
         if backend_compile is not None:
             program = backend_compile(optimized, fuse(optimized), (), body_name)
         else:
-            program = compile_program(optimized, fuse(optimized), (), body_name, native)
+            program = compile_program(
+                optimized, fuse(optimized), (), body_name, native, matmul=matmul
+            )
         bodies.append(program)
         return program
 
@@ -104,7 +110,7 @@ def compile_program(
             natives[number] = kernel
     plan = plan_buffers(steps_of(groups, natives), jaxpr.invars, jaxpr.outvars, donated)
     names: dict[Var, str] = {}
-    namespace: dict[str, object] = {"__name__": _MODULE, "np": np, "dot_into": dot_into}
+    namespace: dict[str, object] = {"__name__": _MODULE, "np": np, "dot_into": matmul}
 
     def var_name(var: Var) -> str:
         if var not in names:

@@ -1,0 +1,37 @@
+"""Matrix products for the LLVM backend: NumPy's BLAS, with the rows of the product split
+across cores.
+
+BLAS reads transposed operands in place (the simplifier picks layouts that let it), so a
+product is one `np.matmul` call; with one BLAS thread per process -- how NumPy is usually
+run next to other work, and the only setting where funcgrad's own threads and BLAS's do not
+compete -- a large product still runs on one core. Here the rows of the output go to the
+kernel thread pool in contiguous blocks, each block one `np.matmul` on a slice of the left
+operand into a slice of the output: NumPy releases the GIL inside BLAS, so the blocks run in
+parallel, and row slices of C- or F-ordered operands stay BLAS-readable, so nothing is
+copied. Products too small to pay for a thread hand-off run as one call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from funcgrad.backends.llvm.threads import run_kernel
+from funcgrad.backends.numpy.kernels import dot_into
+
+__all__ = ["parallel_dot_into"]
+
+
+def parallel_dot_into(lhs, rhs, out, dimension_numbers) -> None:
+    """`dot_into` (dot_general into `out`) with a 2-D product's rows split across cores."""
+    (lc, rc), (lb, _) = dimension_numbers
+    if lb or len(lc) != 1 or lhs.ndim != 2 or rhs.ndim != 2 or out.ndim != 2:
+        dot_into(lhs, rhs, out, dimension_numbers)
+        return
+    a = lhs.T if lc[0] == 0 else lhs
+    b = rhs.T if rc[0] == 1 else rhs
+
+    def rows(start: int, stop: int, _) -> None:
+        np.matmul(a[start:stop], b, out=out[start:stop])
+
+    # A row costs one multiply-add per element of b; run_kernel counts element-operations.
+    run_kernel(rows, a.shape[0], None, work_per_iteration=b.size)
