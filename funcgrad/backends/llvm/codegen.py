@@ -16,6 +16,7 @@ A group holding an equation without a rule here is not lowered (its backend fall
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 from typing import Callable, NamedTuple, Sequence
 
@@ -26,7 +27,14 @@ from funcgrad.compiler.passes.fusion import REDUCTION, FusionGroup
 from funcgrad.compiler.passes.row_fusion import ROWS
 from funcgrad.core.jaxpr import Literal, Var
 
-__all__ = ["Unsupported", "GroupCode", "group_code", "contiguous_strides", "module_text"]
+__all__ = [
+    "GROUP_KERNEL_SIGNATURE",
+    "Unsupported",
+    "GroupCode",
+    "group_code",
+    "contiguous_strides",
+    "module_text",
+]
 
 _I64 = ir.IntType(64)
 _PTR = ir.PointerType()
@@ -573,6 +581,28 @@ def contiguous_strides(shape: tuple) -> tuple:
     return tuple(reversed(strides))
 
 
+# The kernel ABI of a group: kernel(start, stop, arrays), `arrays` a Python tuple of NumPy
+# arrays (inputs, then outputs). The kernel reads each array's data pointer from the objects
+# themselves: CPython's tuple keeps its items' pointers right after its header, and NumPy's
+# array object keeps its data pointer right after the object header. Handing the tuple over
+# costs nothing, where asking NumPy for each address costs microseconds a call.
+_TUPLE_ITEMS = tuple.__basicsize__
+_ARRAY_DATA = object.__basicsize__
+GROUP_KERNEL_SIGNATURE = ctypes.CFUNCTYPE(None, ctypes.c_int64, ctypes.c_int64, ctypes.py_object)
+
+
+def _array_data(b: ir.IRBuilder, arrays: ir.Value, index: int) -> ir.Value:
+    """The data pointer of the array at `index` of the `arrays` tuple."""
+    item_at = b.gep(arrays, [_const64(_TUPLE_ITEMS + 8 * index)], source_etype=ir.IntType(8))
+    array = b.load(item_at, typ=_PTR)
+    data_at = b.gep(array, [_const64(_ARRAY_DATA)], source_etype=ir.IntType(8))
+    return b.load(data_at, typ=_PTR)
+
+
+def _const64(value: int) -> ir.Constant:
+    return ir.Constant(_I64, value)
+
+
 class _Emitter:
     """Builds one kernel, for given input strides (in elements), into a module."""
 
@@ -586,8 +616,7 @@ class _Emitter:
         b = self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
         self.pointers = {}
         for index, var in enumerate((*code.inputs, *code.outputs)):
-            slot = b.gep(args, [ir.Constant(_I64, index)], inbounds=True, source_etype=_PTR)
-            self.pointers[var] = b.load(slot, typ=_PTR)
+            self.pointers[var] = _array_data(b, args, index)
         # Where each value of the iteration space lives, per group shape axis.
         self.in_strides = dict(zip(code.inputs, strides))
         self.positions: dict = {}  # index reductions' position slots

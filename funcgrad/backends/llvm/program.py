@@ -13,14 +13,18 @@ and compiling gets ten times quicker.
 
 from __future__ import annotations
 
-import ctypes
 import os
 from typing import Callable, Sequence
 
 import numpy as np
 
-from funcgrad.backends.llvm.codegen import GroupCode, group_code, module_text
-from funcgrad.backends.llvm.engine import KERNEL_SIGNATURE, compile_ir
+from funcgrad.backends.llvm.codegen import (
+    GROUP_KERNEL_SIGNATURE,
+    GroupCode,
+    group_code,
+    module_text,
+)
+from funcgrad.backends.llvm.engine import compile_ir
 from funcgrad.backends.llvm.matmul import parallel_dot_into
 from funcgrad.backends.llvm.threads import run_kernel
 from funcgrad.backends.numpy.codegen import compile_program as compile_numpy_program
@@ -63,39 +67,50 @@ def min_native_size() -> int:
 
 class NativeGroup:
     """Runs one group as a native kernel: compiles a variant per input strides on first
-    use, then calls it on the buffers' addresses."""
+    use, then calls it on the buffers (see codegen's kernel ABI)."""
 
     def __init__(self, code: GroupCode):
         self.code = code
-        self.variants: dict[tuple, tuple] = {}
+        self.n_inputs = len(code.inputs)
         self.itemsizes = [v.aval.dtype.itemsize for v in code.inputs]
-        self.n_pointers = len(code.inputs) + len(code.outputs)
+        # Variants by their inputs' byte strides (what a call can read off its buffers).
+        self.variants: dict[tuple, tuple] = {}
+        self.contiguous_key = tuple(
+            tuple(s * size for s in strides)
+            for strides, size in zip(code.contiguous, self.itemsizes)
+        )
         # Element-operations per parallel iteration, to judge whether threads pay off.
         points = int(np.prod(code.shape, dtype=np.int64))
         ops = sum(_eqn_cost(e) for e in code.group.eqns)
         self.work = points / max(code.iterations, 1) * ops
         self.optimize = points >= _OPTIMIZE_FROM
 
-    def _variant(self, strides: tuple) -> tuple:
+    def _variant(self, key: tuple) -> tuple:
+        strides = tuple(
+            tuple(s // size for s in byte_strides)
+            for byte_strides, size in zip(key, self.itemsizes)
+        )
         module = compile_ir(self.code.ir_for(strides), optimize=self.optimize)
-        kernel = module.cfunc(self.code.name, KERNEL_SIGNATURE)
-        self.variants[strides] = (kernel, module)
-        return self.variants[strides]
+        kernel = module.cfunc(self.code.name, GROUP_KERNEL_SIGNATURE)
+        self.variants[key] = (kernel, module)
+        return self.variants[key]
 
     def __call__(self, *buffers) -> None:
-        inputs = buffers[: len(self.code.inputs)]
-        strides = tuple(
-            tuple(s // size for s in b.strides) for b, size in zip(inputs, self.itemsizes)
-        )
-        kernel, _ = self.variants.get(strides) or self._variant(strides)
-        pointers = (ctypes.c_void_p * self.n_pointers)(*[b.ctypes.data for b in buffers])
-        run_kernel(kernel, self.code.iterations, pointers, work_per_iteration=self.work)
+        # The kernel reads ndarray objects' fields: anything else (a NumPy scalar a ufunc
+        # returned for a 0-d result) becomes an array first.
+        for buffer in buffers:
+            if type(buffer) is not np.ndarray:
+                buffers = tuple(np.asarray(b) for b in buffers)
+                break
+        key = tuple([b.strides for b in buffers[: self.n_inputs]])
+        kernel, _ = self.variants.get(key) or self._variant(key)
+        run_kernel(kernel, self.code.iterations, buffers, work_per_iteration=self.work)
 
     def modules(self) -> list:
         """The compiled modules holding this group's variants (compiling the contiguous one
         if the program has not run yet)."""
         if not self.variants:
-            self._variant(self.code.contiguous)
+            self._variant(self.contiguous_key)
         return [module for _, module in self.variants.values()]
 
 
@@ -110,8 +125,8 @@ def _compile_together(natives: Sequence[NativeGroup]) -> None:
     text = module_text(definitions)
     compiled = compile_ir(text, optimize=any(group.optimize for group in natives))
     for group in natives:
-        kernel = compiled.cfunc(group.code.name, KERNEL_SIGNATURE)
-        group.variants[group.code.contiguous] = (kernel, compiled)
+        kernel = compiled.cfunc(group.code.name, GROUP_KERNEL_SIGNATURE)
+        group.variants[group.contiguous_key] = (kernel, compiled)
 
 
 def compile_program(
