@@ -251,6 +251,20 @@ def test_bitcasts_between_floats_and_integers():
     np.testing.assert_array_equal(np.asarray(want[1]).view(np.uint32), x.view(np.uint32) | 1)
 
 
+def test_a_native_kernel_takes_numpy_scalars_and_views():
+    # Kernels read the array objects they are handed; a NumPy scalar (what a ufunc returns
+    # for a 0-d result) or a strided view must still be read right.
+    x = sample((64,))
+    jitted = fg.jit(lambda x, s: x * s + 1.0, backend="llvm")
+    (native,) = jitted.lower(x, np.float32(3)).compile().program.natives.values()
+    out = np.empty(64, np.float32)
+    native(x, np.float32(3), out)
+    np.testing.assert_array_equal(out, x * np.float32(3) + np.float32(1))
+    wide = sample((64, 2))
+    native(wide[:, 1], np.array(2.0, np.float32), out)
+    np.testing.assert_array_equal(out, wide[:, 1] * np.float32(2) + np.float32(1))
+
+
 def test_float_rem_sign_and_is_finite():
     x = np.array([0.0, -0.0, 1.5, -1.5, 7.25, -7.25, np.inf, -np.inf, np.nan, 1e-42], np.float32)
     y = np.roll(x, 3)
