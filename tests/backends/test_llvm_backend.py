@@ -147,6 +147,16 @@ def test_row_programs_read_each_row_once(name, fun, make, shape):
     assert row_kernels(jitted, *args) == ["rows"]
 
 
+def test_softmax_computes_its_exp_once_per_element():
+    # The sum's pass parks exp(x - max) in the output; the last pass reads it back.
+    x = sample((5, 300))
+    got, want, jitted = both_backends(softmax, x)
+    assert_same(got, want, rtol=1e-6, atol=1e-7)
+    (native,) = jitted.lower(x).compile().program.natives.values()
+    text = native.code.ir_for(native.code.contiguous)
+    assert text.count('call float @"funcgrad.exp.f32"') == 1
+
+
 def test_rows_over_two_trailing_axes_and_strided_input():
     x = sample((6, 4, 5))
     got, want, jitted = both_backends(lambda x: softmax(x.reshape(6, 20)).reshape(6, 4, 5), x)

@@ -5,7 +5,7 @@ import numpy as np
 
 import funcgrad as fg
 import funcgrad.numpy as jnp
-from funcgrad.compiler.passes.fusion import ELEMENTWISE, OPAQUE, REDUCTION, fuse
+from funcgrad.compiler.passes.fusion import ELEMENTWISE, OPAQUE, REDUCTION, fuse, rematerialize
 from funcgrad.compiler.passes.row_fusion import ROWS, fuse_rows, row_space
 
 rng = np.random.default_rng(5)
@@ -84,3 +84,15 @@ def test_row_space_needs_more_than_one_element_per_row():
     assert row_space(groups[0]) is None
     _, groups, _ = row_groups(lambda x: x.sum(axis=(1, 2)), f32(3, 4, 5))
     assert row_space(groups[0]) == ((3, 4, 5), (1, 2))
+
+
+def test_rematerialized_copies_are_computed_once_in_the_merged_group():
+    # Rematerialization copies exp(x - max) into the division's group; merged, one copy
+    # remains and the division reads it.
+    closed = fg.make_jaxpr(softmax)(f32(4, 9))
+    groups = rematerialize(closed, fuse(closed), lambda eqn: 1.0, 32)
+    assert sum(e.primitive.name == "exp" for g in groups for e in g.eqns) == 2
+    (group,) = fuse_rows(closed, groups, lambda group: True)
+    (exp,) = [e for e in group.eqns if e.primitive.name == "exp"]
+    (div,) = [e for e in group.eqns if e.primitive.name == "div"]
+    assert exp.outvars[0] in div.invars

@@ -479,13 +479,24 @@ def module_text(definitions: dict[str, str]) -> str:
 
 class _RowPass(NamedTuple):
     """One step of a ROWS kernel for a row: `row_eqns` computed once, then (when it has
-    any) a loop over the row evaluating `point_eqns`, accumulating `reductions` and
-    storing the full-shape values `stores`."""
+    any) a loop over the row reading back the (value, output) pairs in `reloads` from the
+    output's memory, evaluating `point_eqns`, accumulating `reductions`, storing the
+    full-shape values `stores`, and parking the (value, output) pairs of `keeps` in the
+    output's memory for the last pass."""
 
     row_eqns: list
     point_eqns: list
     reductions: list
     stores: list
+    keeps: tuple = ()
+    reloads: tuple = ()
+
+
+# Full-shape values worth parking in an output's memory between passes over a row rather
+# than computing twice (the row is still in cache when the last pass reads them back).
+_COSTLY = frozenset(
+    ["exp", "log", "log1p", "expm1", "tanh", "logistic", "sin", "cos", "erf", "pow", "div"]
+)
 
 
 def _plan_row_passes(code: "GroupCode") -> list[_RowPass]:
@@ -544,7 +555,48 @@ def _plan_row_passes(code: "GroupCode") -> list[_RowPass]:
             stores = [v for v in group.outputs if role.get(v) == "point"]
         needed = _point_slice([e.invars[0] for e in mine] + stores, made, role)
         passes.append(_RowPass(row_eqns, needed, mine, stores))
-    return passes
+    return _park_costly_values(passes, made, role)
+
+
+def _park_costly_values(passes: list, made: dict, role: dict) -> list:
+    """Softmax's exp(x - max) is needed by its sum's pass and again by the last pass.
+    Such a costly value (computed with a transcendental or a division) is stored into the
+    memory of an output of its dtype by the earlier pass and read back by the last pass,
+    which overwrites that element with its own result right after: one computation
+    instead of two, at the price of a write and a read that stay in cache."""
+    *earlier, last = passes
+    if not earlier or not last.stores:
+        return passes
+    computed_before = {e.outvars[0]: n for n, p in enumerate(earlier) for e in p.point_eqns}
+    in_last = {e.outvars[0] for e in last.point_eqns}
+    costly = {
+        v
+        for v in in_last & set(computed_before)
+        if any(e.primitive.name in _COSTLY for e in _point_slice([v], made, role))
+    }
+    # Only the values the last pass reads directly from the earlier ones, not their parts.
+    frontier = [
+        v
+        for v in costly
+        if any(v in e.invars and e.outvars[0] not in costly for e in last.point_eqns)
+        or v in last.stores
+    ]
+    free = [o for o in last.stores if o not in frontier]
+    keeps: dict[int, list] = {}
+    reloads = []
+    for value in sorted(frontier, key=lambda v: computed_before[v]):
+        output = next((o for o in free if o.aval.dtype == value.aval.dtype), None)
+        if output is None:
+            continue
+        free.remove(output)
+        keeps.setdefault(computed_before[value], []).append((value, output))
+        reloads.append((value, output))
+    if not reloads:
+        return passes
+    parked = {value for value, _ in reloads}
+    needed = _point_slice(last.stores, made, role, available=parked)
+    passes = [p._replace(keeps=tuple(keeps.get(n, ()))) for n, p in enumerate(earlier)]
+    return [*passes, last._replace(point_eqns=needed, reloads=tuple(reloads))]
 
 
 def _check_row_broadcast(eqn, kept_long: list) -> None:
@@ -557,13 +609,14 @@ def _check_row_broadcast(eqn, kept_long: list) -> None:
         raise Unsupported("a per-row value broadcast along the row")
 
 
-def _point_slice(wanted: list, made: dict, role: dict) -> list:
-    """The full-shape equations computing `wanted`, in program order."""
+def _point_slice(wanted: list, made: dict, role: dict, available: set = frozenset()) -> list:
+    """The full-shape equations computing `wanted` from the `available` values, in program
+    order."""
     found: dict = {}
     pending = [v for v in wanted if isinstance(v, Var)]
     while pending:
         var = pending.pop()
-        if var in found or role.get(var) != "point":
+        if var in found or var in available or role.get(var) != "point":
             continue
         eqn = made[var]
         found[var] = eqn
@@ -797,10 +850,14 @@ class _Emitter:
                 self._emit_row_loops({**index, axis: i}, rest, row_env, stage, accumulators)
             return
         env = dict(row_env)
-        self._evaluate(index, env, accumulators, stage.point_eqns + stage.reductions)
         shape = self.code.shape
+        offset = self._offset(index, contiguous_strides(shape), range(len(shape)))
+        for value, output in stage.reloads:
+            env[value] = self._load(output, offset)[0], value.aval.dtype
+        self._evaluate(index, env, accumulators, stage.point_eqns + stage.reductions)
+        for value, output in stage.keeps:
+            self._store(output, env[value][0], offset)
         for var in stage.stores:
-            offset = self._offset(index, contiguous_strides(shape), range(len(shape)))
             self._store(var, env[var][0], offset)
 
     def _row_value(self, eqn, row_env: dict, index: dict) -> tuple:

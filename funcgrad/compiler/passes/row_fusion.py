@@ -20,8 +20,10 @@ from __future__ import annotations
 import math
 from typing import Callable
 
+import numpy as np
+
 from funcgrad.compiler.passes.fusion import ELEMENTWISE, OPAQUE, REDUCTION, FusionGroup
-from funcgrad.core.jaxpr import ClosedJaxpr, Var
+from funcgrad.core.jaxpr import ClosedJaxpr, JaxprEqn, Var
 
 __all__ = ["ROWS", "fuse_rows", "row_space"]
 
@@ -108,14 +110,20 @@ def _per_row(group: FusionGroup, rows: int) -> bool:
 
 def _merge(groups, start, stop, readers, program_outputs) -> FusionGroup:
     members = groups[start:stop]
-    eqns = tuple(eqn for group in members for eqn in group.eqns)
+    inside = set(range(start, stop))
+    read_outside = {
+        v
+        for group in members
+        for v in group.outputs
+        if v in program_outputs or readers.get(v, set()) - inside
+    }
+    eqns = _without_repeats([eqn for group in members for eqn in group.eqns], read_outside)
     defined = {v for eqn in eqns for v in eqn.outvars}
     inputs: dict[Var, None] = {}
     for eqn in eqns:
         for atom in eqn.invars:
             if isinstance(atom, Var) and atom not in defined:
                 inputs[atom] = None
-    inside = set(range(start, stop))
     outputs = tuple(
         v
         for eqn in eqns
@@ -123,3 +131,42 @@ def _merge(groups, start, stop, readers, program_outputs) -> FusionGroup:
         if v in program_outputs or readers.get(v, set()) - inside
     )
     return FusionGroup(ROWS, members[0].shape, eqns, tuple(inputs), outputs)
+
+
+def _without_repeats(eqns: list[JaxprEqn], keep: set) -> tuple[JaxprEqn, ...]:
+    """The equations with repeats dropped and their readers reading the first instance.
+
+    Rematerialization copies a cheap producer into each group that reads it (softmax's
+    exp(x - max) into both the sum's group and the division's); once those groups are one,
+    a single copy is computed and the kernel can keep it between passes. Equations whose
+    results are read outside the merged group (`keep`) stay.
+    """
+    renamed: dict[Var, Var] = {}
+    seen: dict = {}
+    result = []
+    for eqn in eqns:
+        invars = tuple(renamed.get(a, a) if isinstance(a, Var) else a for a in eqn.invars)
+        if invars != eqn.invars:
+            eqn = JaxprEqn(eqn.primitive, invars, eqn.outvars, eqn.params, eqn.source_info)
+        key = _eqn_key(eqn)
+        earlier = seen.get(key) if key is not None else None
+        if earlier is not None and not set(eqn.outvars) & keep:
+            renamed.update(zip(eqn.outvars, earlier.outvars))
+            continue
+        if key is not None:
+            seen.setdefault(key, eqn)
+        result.append(eqn)
+    return tuple(result)
+
+
+def _eqn_key(eqn: JaxprEqn):
+    """What makes two equations compute the same values, or None when unsure."""
+    operands = tuple(
+        a if isinstance(a, Var) else (a.aval, np.asarray(a.val).tobytes()) for a in eqn.invars
+    )
+    try:
+        params = tuple(sorted(eqn.params.items()))
+        hash(params)
+    except TypeError:
+        return None
+    return eqn.primitive, operands, params, tuple(v.aval for v in eqn.outvars)
