@@ -308,6 +308,16 @@ def test_kernels_are_vectorized():
     assert "<8 x float>" in text
 
 
+def test_loops_around_math_functions_keep_two_vector_iterations_in_flight():
+    x = sample((3, 5000))
+    got, want, jitted = both_backends(lambda x: 0.5 * x * (1 + jnp.tanh(x * 0.8)), x)
+    assert_same(got, want)
+    (native,) = jitted.lower(x).compile().program.natives.values()
+    assert '!"llvm.loop.interleave.count", i32 2' in native.code.ir_for(native.code.contiguous)
+    (plain,) = fg.jit(lambda x: x * 2.0 + 1.0).lower(x).compile().program.natives.values()
+    assert "llvm.loop" not in plain.code.ir_for(plain.code.contiguous)
+
+
 def test_unsupported_groups_fall_back_to_numpy_kernels():
     x = sample((4, 5))
     # cumsum has no rule here: its group runs through the NumPy backend's kernels.
