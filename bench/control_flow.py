@@ -19,28 +19,17 @@ in the same run. JAX is optional: without it its columns show "—".
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
-import types
-from pathlib import Path
 from typing import Callable
 
+# A script's own folder leads sys.path: bench/jit.py holds the helpers the scripts share.
+import jit as jit_bench
 import numpy as np
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 from funcgrad import lax as flax
 
-
-def _load_jit_bench() -> types.ModuleType:
-    """bench/ is a folder of scripts, not a package: load bench/jit.py from its path."""
-    spec = importlib.util.spec_from_file_location("bench_jit", Path(__file__).with_name("jit.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-jit_bench = _load_jit_bench()
 jax = jit_bench.jax
 
 STEPS, HIDDEN, BATCH, FEATURES = 200, 256, 32, 64

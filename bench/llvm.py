@@ -26,30 +26,20 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib.util
 import math
 import os
 import time
 import types
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
+# A script's own folder leads sys.path: bench/jit.py holds the helpers the scripts share.
+import jit as jit_bench
 import numpy as np
 
 import funcgrad as fg
 import funcgrad.numpy as fnp
 
-
-def _load_jit_bench() -> types.ModuleType:
-    """bench/ is a folder of scripts, not a package: load bench/jit.py from its path."""
-    spec = importlib.util.spec_from_file_location("bench_jit", Path(__file__).with_name("jit.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-jit_bench = _load_jit_bench()
 jax, jnp, torch = jit_bench.jax, getattr(jit_bench, "jnp", None), jit_bench.torch
 
 GELU_SIZE = 4 * 2**20

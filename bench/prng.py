@@ -18,12 +18,11 @@ LLVM backend's own threads.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
-import types
-from pathlib import Path
 from typing import Callable
 
+# A script's own folder leads sys.path: bench/jit.py holds the helpers the scripts share.
+import jit as jit_bench
 import numpy as np
 
 import funcgrad as fg
@@ -35,15 +34,6 @@ TITLES = ("funcgrad llvm", "JAX jit", "NumPy Generator")
 CHECKED = 1000  # leading values compared between funcgrad and JAX
 
 
-def _load_jit_bench() -> types.ModuleType:
-    """bench/ is a folder of scripts, not a package: load bench/jit.py from its path."""
-    spec = importlib.util.spec_from_file_location("bench_jit", Path(__file__).with_name("jit.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-jit_bench = _load_jit_bench()
 jax = jit_bench.jax
 
 
