@@ -18,7 +18,6 @@ in the same run. JAX is optional: without it its columns show "—".
 
 from __future__ import annotations
 
-import argparse
 import os
 from typing import Callable
 
@@ -158,12 +157,7 @@ def print_row(title: str, times: dict[str, float], scale: float, digits: int) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="funcgrad control flow under jit against JAX")
-    parser.add_argument(
-        "--single-thread", action="store_true", help="one thread for BLAS, OpenMP and XLA"
-    )
-    if parser.parse_args().single_thread and jit_bench.RESTARTED not in os.environ:
-        jit_bench.rerun_single_threaded()
+    jit_bench.parse_arguments("funcgrad control flow under jit against JAX")
     rng = np.random.default_rng(0)
     params, xs = rnn_inputs(rng)
     rnn = rnn_implementations(params, xs)

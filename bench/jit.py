@@ -348,13 +348,19 @@ def rerun_single_threaded() -> None:
     os.execve(sys.executable, [sys.executable, *sys.argv], env)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="funcgrad.jit against JAX, PyTorch and NumPy")
+def parse_arguments(description: str) -> None:
+    """Every bench script's command line: `--single-thread` restarts the script with one
+    thread for BLAS, OpenMP and XLA."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
         "--single-thread", action="store_true", help="one thread for BLAS, OpenMP and XLA"
     )
     if parser.parse_args().single_thread and RESTARTED not in os.environ:
         rerun_single_threaded()
+
+
+def main() -> None:
+    parse_arguments("funcgrad.jit against JAX, PyTorch and NumPy")
     rng = np.random.default_rng(0)
     load = os.getloadavg()[0]
     limits = machine_limits()

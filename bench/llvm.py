@@ -24,7 +24,6 @@ repetitions taken in turns; the copy bandwidth is best-of.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import math
 import os
@@ -378,12 +377,7 @@ def print_threads() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="funcgrad's LLVM backend against JAX and NumPy")
-    parser.add_argument(
-        "--single-thread", action="store_true", help="one thread for BLAS, OpenMP and XLA"
-    )
-    if parser.parse_args().single_thread and jit_bench.RESTARTED not in os.environ:
-        jit_bench.rerun_single_threaded()
+    jit_bench.parse_arguments("funcgrad's LLVM backend against JAX and NumPy")
     load = os.getloadavg()[0]
     bandwidth = copy_bandwidth()
     cases = build_cases(np.random.default_rng(0))

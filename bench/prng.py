@@ -17,7 +17,6 @@ LLVM backend's own threads.
 
 from __future__ import annotations
 
-import argparse
 import os
 from typing import Callable
 
@@ -93,12 +92,7 @@ def ratio(times: dict[str, float], a: str, b: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="funcgrad.random against JAX and NumPy")
-    parser.add_argument(
-        "--single-thread", action="store_true", help="one thread for BLAS, OpenMP and XLA"
-    )
-    if parser.parse_args().single_thread and jit_bench.RESTARTED not in os.environ:
-        jit_bench.rerun_single_threaded()
+    jit_bench.parse_arguments("funcgrad.random against JAX and NumPy")
     load = os.getloadavg()[0]
     rows = []
     for title, sampler, numpy_draw in cases():
