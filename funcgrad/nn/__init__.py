@@ -1,5 +1,7 @@
-"""funcgrad.nn: activation functions and friends for neural networks, as `jax.nn`."""
+"""funcgrad.nn: activation functions and initializers as `jax.nn`, plus funcgrad's own layers
+(hyperparameters in frozen dataclasses, parameters in pytrees) and losses."""
 
+from funcgrad.nn import initializers
 from funcgrad.nn.functions import (
     celu,
     dropout,
@@ -22,8 +24,40 @@ from funcgrad.nn.functions import (
     swish,
     tanh,
 )
+from funcgrad.nn.layers import (
+    AvgPool,
+    BatchNorm,
+    Conv2d,
+    Dense,
+    Dropout,
+    Embedding,
+    Flatten,
+    LayerNorm,
+    Linear,
+    MaxPool,
+    Module,
+    Sequential,
+)
+from funcgrad.nn.losses import accuracy, mse, sigmoid_binary_cross_entropy, softmax_cross_entropy
 
 __all__ = [
+    "AvgPool",
+    "BatchNorm",
+    "Conv2d",
+    "Dense",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "LayerNorm",
+    "Linear",
+    "MaxPool",
+    "Module",
+    "Sequential",
+    "accuracy",
+    "initializers",
+    "mse",
+    "sigmoid_binary_cross_entropy",
+    "softmax_cross_entropy",
     "celu",
     "dropout",
     "elu",
