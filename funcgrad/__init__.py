@@ -6,7 +6,7 @@
 This module only re-exports public names; each is defined in the module that owns it.
 """
 
-from funcgrad import debug, dtypes, errors, lax, nn, numpy, random, scipy, tree, tree_util
+from funcgrad import debug, dtypes, errors, lax, nn, numpy, optim, random, scipy, tree, tree_util
 from funcgrad.api import (
     ShapeDtypeStruct,
     checkpoint,
@@ -53,6 +53,7 @@ __all__ = [
     "make_jaxpr",
     "nn",
     "numpy",
+    "optim",
     "random",
     "remat",
     "scipy",
