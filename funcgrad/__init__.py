@@ -6,7 +6,22 @@
 This module only re-exports public names; each is defined in the module that owns it.
 """
 
-from funcgrad import debug, dtypes, errors, lax, nn, numpy, optim, random, scipy, tree, tree_util
+from funcgrad import (
+    data,
+    debug,
+    dtypes,
+    errors,
+    io,
+    lax,
+    metrics,
+    nn,
+    numpy,
+    optim,
+    random,
+    scipy,
+    tree,
+    tree_util,
+)
 from funcgrad.api import (
     ShapeDtypeStruct,
     checkpoint,
@@ -38,12 +53,14 @@ __all__ = [
     "config",
     "custom_jvp",
     "custom_vjp",
+    "data",
     "debug",
     "dtypes",
     "errors",
     "eval_shape",
     "grad",
     "hessian",
+    "io",
     "jacfwd",
     "jacrev",
     "jit",
@@ -51,6 +68,7 @@ __all__ = [
     "linearize",
     "lax",
     "make_jaxpr",
+    "metrics",
     "nn",
     "numpy",
     "optim",
