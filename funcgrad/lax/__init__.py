@@ -15,6 +15,16 @@ from funcgrad.lax.control_flow import (
     switch,
     while_loop,
 )
+from funcgrad.lax.convolution import (
+    ConvDimensionNumbers,
+    conv,
+    conv_dimension_numbers,
+    conv_general_dilated,
+    conv_general_dilated_patches,
+    conv_transpose,
+    conv_with_general_padding,
+    padtype_to_pads,
+)
 from funcgrad.lax.elementwise import (
     RoundingMethod,
     abs,
@@ -131,6 +141,7 @@ from funcgrad.lax.shapes import (
     transpose,
 )
 from funcgrad.lax.sorting import sort, sort_key_val, top_k
+from funcgrad.lax.windowed import reduce_window
 
 __all__ = [
     "abs",
@@ -161,6 +172,11 @@ __all__ = [
     "concatenate",
     "cond",
     "conj",
+    "conv",
+    "conv_general_dilated",
+    "conv_general_dilated_patches",
+    "conv_transpose",
+    "conv_with_general_padding",
     "convert_element_type",
     "cos",
     "cosh",
@@ -219,6 +235,7 @@ __all__ = [
     "reduce_or",
     "reduce_prod",
     "reduce_sum",
+    "reduce_window",
     "reduce_xor",
     "rem",
     "reshape",

@@ -8,12 +8,14 @@ import zlib
 import numpy as np
 import pytest
 import records_control_flow
+import records_convolution
 import records_elementwise
 import records_indexing
 import records_linalg
 import records_reductions
 import records_shapes
 import records_sorting
+import records_windowed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from primitive_registry import rules_of_every_primitive
@@ -27,6 +29,8 @@ OPS = [
     *records_shapes.RECORDS,
     *records_linalg.RECORDS,
     *records_control_flow.RECORDS,
+    *records_convolution.RECORDS,
+    *records_windowed.RECORDS,
     *records_indexing.RECORDS,
     *records_sorting.RECORDS,
 ]

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 import records_collectives
 import records_control_flow
+import records_convolution
 import records_debugging
 import records_elementwise
 import records_indexing
@@ -29,6 +30,7 @@ import records_random_bits
 import records_reductions
 import records_shapes
 import records_sorting
+import records_windowed
 from op_records import (
     BOOL,
     F16,
@@ -57,6 +59,8 @@ OPS: list[OpRecord] = [
     *records_shapes.RECORDS,
     *records_linalg.RECORDS,
     *records_control_flow.RECORDS,
+    *records_convolution.RECORDS,
+    *records_windowed.RECORDS,
     *records_indexing.RECORDS,
     *records_collectives.RECORDS,
     *records_debugging.RECORDS,
