@@ -145,8 +145,88 @@ def test_layers_are_hashable_static_arguments():
     assert hash(nn.Linear(4)) == hash(nn.Linear(4))
 
 
+def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """ "SAME": the output has ceil(size / stride) positions; the padding they need is split
+    with the smaller half before."""
+    total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv2d_nhwc64(x, kernel, stride=1):
+    """A direct loop over output pixels with "SAME" padding, in float64."""
+    n, h, w, _ = x.shape
+    kh, kw, _, out = kernel.shape
+    pads = ((0, 0), same_padding(h, kh, stride), same_padding(w, kw, stride), (0, 0))
+    padded = np.pad(x.astype(np.float64), pads)
+    y = np.zeros((n, -(-h // stride), -(-w // stride), out))
+    for i in range(y.shape[1]):
+        for j in range(y.shape[2]):
+            patch = padded[:, i * stride : i * stride + kh, j * stride : j * stride + kw, :]
+            y[:, i, j, :] = np.einsum("nhwc,hwco->no", patch, kernel)
+    return y
+
+
+def test_conv2d_against_a_loop():
+    x = f32(2, 6, 5, 3)
+    layer = nn.Conv2d(4, 3)
+    params, state = layer.init(KEY, x)
+    assert params["kernel"].shape == (3, 3, 3, 4) and params["bias"].shape == (4,)
+    p = numpy_tree(params)
+    y, _ = layer.apply(params, state, x)
+    want = conv2d_nhwc64(x, p["kernel"]) + p["bias"]
+    np.testing.assert_allclose(np.asarray(y), want, rtol=1e-4, atol=1e-5)
+    strided, _ = nn.Conv2d(4, 3, strides=2).apply(params, state, x)
+    want = conv2d_nhwc64(x, p["kernel"], stride=2) + p["bias"]
+    np.testing.assert_allclose(np.asarray(strided), want, rtol=1e-4, atol=1e-5)
+
+
+def test_conv2d_channels_first_matches_channels_last():
+    x = f32(2, 5, 5, 3)
+    nhwc = nn.Conv2d(4, 3)
+    params, state = nhwc.init(KEY, x)
+    y_last, _ = nhwc.apply(params, state, x)
+    nchw = nn.Conv2d(4, 3, data_format="NCHW")
+    y_first, _ = nchw.apply(params, state, x.transpose(0, 3, 1, 2))
+    np.testing.assert_allclose(
+        np.asarray(y_first), np.asarray(y_last).transpose(0, 3, 1, 2), rtol=1e-5, atol=1e-6
+    )
+
+
+def test_pooling_against_numpy():
+    x = f32(2, 6, 4, 3)
+    blocks = x.reshape(2, 3, 2, 2, 2, 3)
+    y, _ = nn.MaxPool(2).apply({}, {}, x)
+    np.testing.assert_array_equal(np.asarray(y), blocks.max(axis=(2, 4)))
+    y, _ = nn.AvgPool(2).apply({}, {}, x)
+    np.testing.assert_allclose(np.asarray(y), blocks.mean(axis=(2, 4)), rtol=1e-6)
+    overlapping, _ = nn.MaxPool(3, strides=1).apply({}, {}, x)
+    want = np.stack(
+        [
+            np.stack([x[:, i : i + 3, j : j + 3].max(axis=(1, 2)) for j in range(2)], 1)
+            for i in range(4)
+        ],
+        1,
+    )
+    np.testing.assert_array_equal(np.asarray(overlapping), want)
+
+
+def test_conv2d_and_pooling_need_rank_four():
+    params, state = nn.Conv2d(2, 3).init(KEY, f32(1, 4, 4, 1))
+    with pytest.raises(
+        ValueError, match=r"Conv2d: expects inputs of shape .*got shape \(4, 4, 1\)"
+    ):
+        nn.Conv2d(2, 3).apply(params, state, f32(4, 4, 1))
+    with pytest.raises(ValueError, match="add a batch axis"):
+        nn.MaxPool(2).apply({}, {}, f32(4, 4, 1))
+    with pytest.raises(ValueError, match="groups=2 must divide both the input channels"):
+        nn.Conv2d(4, 3, groups=2).init(KEY, f32(1, 4, 4, 3))
+
+
 LAYERS = {
     "linear": (nn.Linear(3), (4, 5)),
+    "conv2d": (nn.Conv2d(3, 3, strides=2), (2, 5, 5, 2)),
+    "max_pool": (nn.MaxPool(2), (2, 4, 4, 2)),
+    "avg_pool": (nn.AvgPool(3, strides=1, padding="SAME"), (2, 4, 4, 2)),
     "layer_norm": (nn.LayerNorm(), (4, 5)),
     "batch_norm": (nn.BatchNorm(), (6, 3)),
     "embedding_free_mlp": (nn.Sequential([nn.Linear(4), nn.gelu, nn.Linear(2)]), (3, 5)),
@@ -168,7 +248,9 @@ def test_gradients_through_layers(name, x64):
     check_grads(output, (params, x), order=1, modes=("fwd", "rev"))
 
 
-@pytest.mark.parametrize("name", ["linear", "layer_norm", "embedding_free_mlp"])
+@pytest.mark.parametrize(
+    "name", ["linear", "conv2d", "max_pool", "layer_norm", "embedding_free_mlp"]
+)
 def test_vmap_of_a_layer_equals_the_batched_call(name):
     layer, shape = LAYERS[name]
     x = f32(*shape)
