@@ -2,6 +2,7 @@
 line (this file) and the fix."""
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import funcgrad as jax
 import funcgrad.numpy as jnp
 from funcgrad import optim
 
-THIS_FILE = "test_errors.py"
+THIS_FILE = os.path.basename(__file__)
 
 
 def params_tree():
