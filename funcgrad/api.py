@@ -451,7 +451,8 @@ def _argnums_tuple(fun: Callable, argnums, nargs: int, transform: str) -> tuple[
         if not isinstance(n, int) or not -nargs <= n < nargs:
             raise ValueError(
                 f"{transform}({_fun_name(fun)}): argnums={argnums!r} is out of range for a call "
-                f"with {nargs} positional arguments (at {user_location()})."
+                f"with {nargs} positional arguments (at {user_location()}). Number the "
+                f"arguments to differentiate from 0 to {nargs - 1}, and pass them positionally."
             )
     return tuple(n % nargs for n in nums)
 
@@ -695,7 +696,8 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None, axi
         if isinstance(in_spec, tuple) and len(in_spec) != len(args):
             raise ValueError(
                 f"vmap({_fun_name(fun)}): in_axes has {len(in_spec)} entries but the function "
-                f"was called with {len(args)} positional arguments (at {user_location()})."
+                f"was called with {len(args)} positional arguments (at {user_location()}). Give "
+                "one entry per positional argument (None for an argument that is not mapped)."
             )
         with_paths, in_tree = tree_flatten_with_path(args)
         leaves = [leaf for _, leaf in with_paths]
@@ -712,7 +714,8 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None, axi
             if not -ndim <= dim < ndim:
                 raise ValueError(
                     f"vmap({_fun_name(fun)}): in_axes {dim} is out of range for argument "
-                    f"{keystr(path)} of rank {ndim} (at {user_location()})."
+                    f"{keystr(path)} of rank {ndim} (at {user_location()}). Use an axis in "
+                    f"[{-ndim}, {ndim}), or None to pass the argument unmapped."
                 )
             sizes[keystr(path)] = get_aval(leaf).shape[dim % ndim]
         dims = [None if d is None else d % get_aval(x).ndim for d, x in zip(dims, leaves)]
@@ -757,6 +760,12 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size: int | None = None, axi
                 continue
             value = _as_array(value)
             ndim = get_aval(value).ndim + (1 if dim is None else 0)
+            if not -ndim <= target < ndim:
+                raise ValueError(
+                    f"vmap({_fun_name(fun)}): out_axes {target} is out of range for output "
+                    f"{index}, which has rank {ndim} with the mapped axis (at "
+                    f"{user_location()}). Use an axis in [{-ndim}, {ndim})."
+                )
             results.append(batching.move_axis(value, dim, target % ndim, size))
         return tree_unflatten(out_tree, results)
 

@@ -17,6 +17,8 @@ import operator
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from typing import Any, NoReturn, TypeVar
 
+from funcgrad.core.source_info import user_location
+
 __all__ = [
     "DictKey",
     "FlattenedIndexKey",
@@ -861,8 +863,8 @@ def _flatten_rest_up_to(api_name: str, treedef: PyTreeDef, rest: tuple) -> list[
             except TypeError as error:
                 other_structure = f"<cannot flatten: {error}>"
             raise ValueError(
-                f"{api_name}: rest[{position}] does not have the structure of the first "
-                f"tree; {mismatch.describe()}.\n"
+                f"{api_name} (at {user_location()}): rest[{position}] does not have the "
+                f"structure of the first tree; {mismatch.describe()}.\n"
                 f"  first tree: {treedef!r}\n"
                 f"  rest[{position}]:    {other_structure}\n"
                 "Every tree must have the first tree's structure (it may hold a whole "

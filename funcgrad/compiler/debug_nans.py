@@ -24,7 +24,10 @@ __all__ = ["check_eager_result", "check_for_nans"]
 
 _FIX = (
     "Common causes are log or sqrt of a negative number, 0/0, inf - inf and 0 * inf; guard "
-    "the operands (jnp.where, jnp.clip) before the operation. Turn this check off with "
+    "the operands (jnp.where, jnp.clip) before the operation. Under grad, a jnp.where that "
+    "discards such a result still sends NaN through the derivative of the discarded branch: "
+    "guard its input too (the double where: safe = jnp.where(x > 0, x, 1.0); "
+    "jnp.where(x > 0, jnp.sqrt(safe), 0.0)). Turn this check off with "
     "funcgrad.config.update('jax_debug_nans', False)."
 )
 

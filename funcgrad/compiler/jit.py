@@ -119,6 +119,13 @@ class JitFunction:
         self._fast_ok = not (static_argnums or static_argnames or donate_argnums)
         self.trace_count = 0
 
+    def __get__(self, instance, owner=None):
+        # A jitted method binds like a plain function: `self` becomes argument 0 (mark it
+        # static with static_argnums=0, or make the object a pytree, as in JAX).
+        if instance is None:
+            return self
+        return functools.partial(self, instance)
+
     def __call__(self, *args, **kwargs):
         if not kwargs and self._fast_ok and type(current_trace()) is EvalTrace:
             # Only Arrays have `.aval` and `._value` at the top level (tracers exist only

@@ -106,6 +106,12 @@ class Tracer:
     def __complex__(self):
         raise ConcretizationTypeError(_concretization_message(self, "complex()", "the number"))
 
+    def item(self, *args):
+        raise ConcretizationTypeError(_concretization_message(self, ".item()", "a Python number"))
+
+    def tolist(self):
+        raise ConcretizationTypeError(_concretization_message(self, ".tolist()", "a Python list"))
+
     def __array__(self, dtype=None, copy=None):
         raise TracerArrayConversionError(
             f"numpy.asarray() was called on a traced array {self.aval.str_short()} at "

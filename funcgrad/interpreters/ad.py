@@ -112,6 +112,13 @@ def defjvp(primitive, *tangent_maps: Callable | None) -> None:
         for tangent_map, tangent in zip(tangent_maps, tangents):
             if tangent_map is not None and type(tangent) is not Zero:
                 total = add_tangents(total, tangent_map(tangent, *primals, **params))
+        shape = get_aval(out).shape
+        if type(total) is not Zero and get_aval(total).shape != shape:
+            # Elementwise primitives broadcast a rank-0 operand; so must its contribution,
+            # when it is the only one (add(ones(3), y) has a tangent of shape (3,)).
+            from funcgrad.lax.shapes import broadcast_in_dim
+
+            total = broadcast_in_dim(total, shape, ())
         return out, total
 
     primitive_jvps[primitive] = rule

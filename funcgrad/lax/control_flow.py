@@ -248,7 +248,9 @@ def _bind_cond(index, branch_closed: Sequence[ClosedJaxpr], operands: Sequence) 
     return cond_p.bind(index, *consts, *operands, branches=branches)
 
 
-def _trace_branches(branch_funs, operands, names) -> tuple[list[ClosedJaxpr], Any, list]:
+def _trace_branches(
+    branch_funs, operands, names, operation: str = "cond"
+) -> tuple[list[ClosedJaxpr], Any, list]:
     """Each branch traced on the operands; an error shows every branch's result type."""
     leaves, _ = tree_flatten(operands)
     avals = [get_aval(x) for x in leaves]
@@ -260,10 +262,10 @@ def _trace_branches(branch_funs, operands, names) -> tuple[list[ClosedJaxpr], An
     for (closed, tree), name in zip(traced[1:], names[1:]):
         if tree != first_tree or not _same_types(closed.out_avals, first_closed.out_avals):
             raise TypeError(
-                f"cond: the branches must return the same structure, shapes and dtypes, but "
+                f"{operation}: the branches must return the same structure, shapes and dtypes, but "
                 f"{names[0]} returns {first_tree} with types {_types_text(first_closed.out_avals)}"
                 f" and {name} returns {tree} with types {_types_text(closed.out_avals)} (at "
-                f"{user_location()}). Make both branches return values of the same types, "
+                f"{user_location()}). Make the branches return values of the same types, "
                 "e.g. with .astype(...) or jnp.zeros_like(...)."
             )
     return [closed for closed, _ in traced], first_tree, leaves
@@ -325,7 +327,7 @@ def switch(index, branches: Sequence[Callable], *operands):
 
         index = convert_element_type(index, np.int32)
     names = [f"branch {i}" for i in range(len(branches))]
-    traced, out_tree, leaves = _trace_branches(branches, operands, names)
+    traced, out_tree, leaves = _trace_branches(branches, operands, names, "switch")
     return tree_unflatten(out_tree, _bind_cond(index, traced, leaves))
 
 
@@ -1272,7 +1274,9 @@ def fori_loop(lower, upper, body_fun: Callable, init_val, *, unroll: int | bool 
         if aval.shape != () or not dtypes.is_integer(aval.dtype):
             raise TypeError(
                 f"fori_loop: lower and upper must be integer scalars, got {aval.str_short()} "
-                f"(at {user_location()})."
+                f"(at {user_location()}). Pass Python ints (fori_loop(0, 10, ...)) or integer "
+                "arrays (n.astype(jnp.int32)); for a float range, loop over an integer counter "
+                "and compute the float from it."
             )
     dtype = np.result_type(get_aval(lower).dtype, get_aval(upper).dtype)
     dtype = dtypes.canonicalize_dtype(dtype)

@@ -23,7 +23,10 @@ import numpy as np
 
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval, is_python_scalar
+from funcgrad.core.errors import TracerIntegerConversionError
 from funcgrad.core.primitive import Primitive
+from funcgrad.core.source_info import user_location
+from funcgrad.core.trace import Tracer
 from funcgrad.interpreters import ad, batching
 from funcgrad.lax import shapes
 from funcgrad.lax.elementwise import add, convert_element_type, div, eq, lt, mul, ne, select, sub
@@ -653,7 +656,22 @@ def dynamic_slice(operand, start_indices, slice_sizes):
     """
     (operand,) = coerce_scalars(operand)
     starts = _start_operands("dynamic_slice", operand, start_indices, slice_sizes)
-    return dynamic_slice_p.bind(operand, *starts, slice_sizes=_ints(slice_sizes))
+    return dynamic_slice_p.bind(operand, *starts, slice_sizes=_static_sizes(slice_sizes))
+
+
+def _static_sizes(slice_sizes) -> tuple[int, ...]:
+    """dynamic_slice's sizes as ints; a traced size is refused with the fix, since the
+    result's shape would depend on a run-time value."""
+    for size in slice_sizes:
+        if isinstance(size, Tracer):
+            raise TracerIntegerConversionError(
+                f"dynamic_slice: slice_sizes must be Python ints, but one is a traced "
+                f"{size.aval.str_short()} (at {user_location()}): only the start may vary at "
+                "run time, because the result's shape must be known while tracing. Make the "
+                "size static (static_argnums), or slice a fixed maximum size and mask the "
+                "unused part with jnp.where."
+            )
+    return _ints(slice_sizes)
 
 
 def dynamic_update_slice(operand, update, start_indices):
@@ -970,7 +988,8 @@ def _gather_batch(axis_size, values, dims, *, dimension_numbers, slice_sizes, **
             operand_batching_dims=(0, *_shifted(numbers.operand_batching_dims)),
             start_indices_batching_dims=(0, *_shifted(numbers.start_indices_batching_dims)),
         )
-        slice_sizes = (1, *slice_sizes)
+        # A batching axis takes a slice of 1, or of 0 when vmap maps over an empty axis.
+        slice_sizes = (min(axis_size, 1), *slice_sizes)
     if operand_dim is not None:
         operand = batching.move_axis(operand, operand_dim, 0, axis_size)
     if indices_dim is not None:

@@ -171,7 +171,9 @@ def _take_along_axis(x, indices, axis: int, *, unique_indices: bool = False):
     from funcgrad.lax.shapes import broadcast_in_dim, reshape
 
     aval, index_shape = get_aval(x), get_aval(indices).shape
-    if aval.shape[axis] == 0:  # nothing to pick from, so `indices` is empty too
+    if aval.size == 0:
+        # An empty axis of x is empty in `indices` too (the other axes match one to one, and
+        # no index is in bounds of an empty `axis`); the gather below could not slice it.
         return broadcast_in_dim(scalar_array(0, aval.dtype, False), index_shape, ())
     ndim = aval.ndim
     others = tuple(d for d in range(ndim) if d != axis)

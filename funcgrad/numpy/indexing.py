@@ -36,7 +36,7 @@ from funcgrad.lax.indexing import GatherDimensionNumbers, GatherScatterMode, Sca
 from funcgrad.lax.operands import scalar_array
 from funcgrad.numpy import ufuncs
 from funcgrad.numpy.creation import asarray
-from funcgrad.runtime.array import SETITEM_MESSAGE, Array
+from funcgrad.runtime.array import Array, setitem_error
 
 __all__ = [
     "getitem",
@@ -1029,7 +1029,7 @@ def ix_(*args):
 
 
 def _setitem(self, idx, value):
-    raise TypeError(SETITEM_MESSAGE)
+    raise setitem_error()
 
 
 def _len(self) -> int:

@@ -948,7 +948,15 @@ def angle(z, deg: bool = False):
 
 @api_boundary
 def where(condition, x, y, /):
-    """`x` where `condition` else `y`, elementwise, with broadcasting and promotion."""
+    """`x` where `condition` else `y`, elementwise, with broadcasting and promotion.
+
+    Both branches are computed, and under `grad` both are differentiated: a branch that is
+    NaN or infinite where it is not selected (sqrt or log of a non-positive number) makes
+    the gradient NaN. Guard that branch's input with a second where:
+
+    >>> safe = jnp.where(x > 0, x, 1.0)                            # doctest: +SKIP
+    >>> jnp.where(x > 0, jnp.sqrt(safe), 0.0)                      # doctest: +SKIP
+    """
     cond_aval = get_aval(condition)
     if cond_aval.dtype.kind != "b":
         condition = ew.ne(condition, 0)

@@ -13,13 +13,18 @@ import numpy as np
 
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, register_aval_type
+from funcgrad.core.source_info import user_location
 
-__all__ = ["Array", "from_buffer", "SETITEM_MESSAGE"]
+__all__ = ["Array", "from_buffer", "setitem_error"]
 
-SETITEM_MESSAGE = (
-    "funcgrad arrays are immutable: x[idx] = y is not allowed. Write the functional update "
-    "x = x.at[idx].set(y) instead (also .add, .multiply, .min, .max)."
-)
+
+def setitem_error() -> TypeError:
+    """The error for `x[idx] = y` on an array or a tracer, pointing at the user's line."""
+    return TypeError(
+        f"funcgrad arrays are immutable: x[idx] = y is not allowed (at {user_location()}). "
+        "Write the functional update x = x.at[idx].set(y) instead (also .add, .multiply, "
+        ".min, .max)."
+    )
 
 
 class Array:
@@ -91,6 +96,13 @@ class Array:
         return self._value.tolist()
 
     def __bool__(self) -> bool:
+        if self.size != 1:
+            raise ValueError(
+                f"The truth value of an array with {self.size} elements is ambiguous (a "
+                f"{self.aval.str_short()} used as a condition at {user_location()}). Use "
+                "a.any() or a.all(); for elementwise logic write (a > 0) & (a < 2) or "
+                "jnp.logical_and/logical_or instead of Python's `and`/`or`."
+            )
         return bool(self._value)
 
     def __int__(self) -> int:
@@ -109,7 +121,7 @@ class Array:
         return format(self._value.item(), spec) if self.ndim == 0 else format(str(self), spec)
 
     def __setitem__(self, idx, value):
-        raise TypeError(SETITEM_MESSAGE)
+        raise setitem_error()
 
     __hash__ = None
 

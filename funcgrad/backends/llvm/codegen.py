@@ -916,7 +916,9 @@ class _Emitter:
         code = self.code
         accumulators = {}
         for eqn in code.group.eqns:
-            if eqn.primitive.name in _REDUCE:
+            # A reduction over no axes is a copy, stored by _emit_point with the full-shape
+            # outputs; an accumulator would overwrite its first element with the identity.
+            if eqn.primitive.name in _REDUCE and eqn.params["axes"]:
                 slot = self._start_accumulator(eqn)
                 accumulators[eqn.outvars[0]] = lambda point, slot=slot: slot
         self._emit_reduced_loops(dict(index), list(code.reduced_axes), accumulators)
@@ -958,7 +960,9 @@ class _Emitter:
         code = self.code
         last = len(code.shape) - 1
         block = index.pop(last)
-        reductions = [e for e in code.group.eqns if e.primitive.name in _REDUCE]
+        reductions = [
+            e for e in code.group.eqns if e.primitive.name in _REDUCE and e.params["axes"]
+        ]
         if any(e.outvars[0] not in code.outputs for e in reductions):
             raise Unsupported("a reduction nothing reads")
         if any(e.primitive.name in _INDEX_REDUCE for e in reductions):
