@@ -21,6 +21,7 @@ from funcgrad import (
     scipy,
     tree,
     tree_util,
+    viz,
 )
 from funcgrad.api import (
     ShapeDtypeStruct,
@@ -78,6 +79,7 @@ __all__ = [
     "tree",
     "tree_util",
     "value_and_grad",
+    "viz",
     "vjp",
     "vmap",
 ]

@@ -57,6 +57,12 @@ class Lowered:
     def compile(self) -> "Compiled":
         return Compiled(self)
 
+    def _repr_html_(self) -> str:
+        # Jupyter's view: the program's graph with its fusion groups (funcgrad.viz).
+        from funcgrad.viz import html
+
+        return html(self)
+
 
 class Compiled:
     """The executable for one signature; `as_text()` shows its generated kernels."""
@@ -79,6 +85,12 @@ class Compiled:
 
     def memory_analysis(self) -> dict:
         return {"temp_size_in_bytes": self.program.plan.scratch_bytes()}
+
+    def _repr_html_(self) -> str:
+        # Jupyter's view: the groups the backend runs, native kernels marked (funcgrad.viz).
+        from funcgrad.viz import html
+
+        return html(self)
 
 
 def _backend_compiler(backend: str):

@@ -88,6 +88,9 @@ class Jaxpr:
 
     __repr__ = __str__
 
+    def _repr_html_(self) -> str:
+        return _notebook_view(self)
+
 
 @dataclass(frozen=True, eq=False)
 class ClosedJaxpr:
@@ -110,6 +113,17 @@ class ClosedJaxpr:
         return pp_jaxpr(self.jaxpr)
 
     __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        return _notebook_view(self)
+
+
+def _notebook_view(program) -> str:
+    """Jupyter's view of a jaxpr: its graph above its text (funcgrad.viz, imported only
+    when a notebook asks)."""
+    from funcgrad.viz import html
+
+    return html(program)
 
 
 def sub_jaxprs(params: dict):

@@ -134,7 +134,10 @@ def compile_program(
     groups: Sequence[FusionGroup],
     donated: Sequence[bool] = (),
     name: str = "program",
+    profile: bool = False,
 ) -> Callable:
+    """The NumPy backend's program with native kernels for the groups worth lowering;
+    `profile=True` times each step (see funcgrad.backends.numpy.codegen)."""
     groups = split_epilogues(closed, list(groups))
     groups = rematerialize(closed, groups, _eqn_cost, _REMAT_BUDGET)
     threshold = min_native_size()
@@ -153,7 +156,14 @@ def compile_program(
         return None if code is None else NativeGroup(code)
 
     program = compile_numpy_program(
-        closed, groups, donated, name, native, compile_program, matmul=parallel_dot_into
+        closed,
+        groups,
+        donated,
+        name,
+        native,
+        compile_program,
+        matmul=parallel_dot_into,
+        profile=profile,
     )
     _compile_together(list(program.natives.values()))
     return program
