@@ -41,6 +41,7 @@ def _coverage_rows(namespace: str) -> set[str]:
         ("funcgrad.io", funcgrad.io),
         ("funcgrad.data", funcgrad.data),
         ("funcgrad.metrics", funcgrad.metrics),
+        ("funcgrad.viz", funcgrad.viz),
     ],
 )
 def test_coverage_rows_list_exactly_the_public_names(namespace, module):
