@@ -9,16 +9,23 @@ applies it to arrays.
 from __future__ import annotations
 
 import ctypes
+import re
 
 import numpy as np
 from llvmlite import ir
 
 from funcgrad.backends.llvm import engine, mathlib
 
-__all__ = ["ElementwiseKernel", "elementwise_kernel_ir"]
+__all__ = ["ElementwiseKernel", "elementwise_kernel_ir", "float_lanes"]
 
 KERNEL_NAME = "apply"
 _FLOAT_TYPES = {np.dtype(np.float32): ir.FloatType(), np.dtype(np.float64): ir.DoubleType()}
+
+
+def float_lanes(ir_text: str) -> int:
+    """The widest float32 vector in LLVM IR text: 8 with AVX2, 16 with AVX-512, 0 when the
+    loops were not vectorized."""
+    return max((int(n) for n in re.findall(r"<(\d+) x float>", ir_text)), default=0)
 
 
 def elementwise_kernel_ir(name: str, dtype: np.dtype) -> str:
