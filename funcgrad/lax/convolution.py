@@ -188,15 +188,16 @@ def _computed_in(dtype: np.dtype) -> np.dtype:
 
 
 def dilate_and_pad(x: np.ndarray, dilation, padding, first: int) -> np.ndarray:
-    """x with zeros between neighbours (`dilation`) and (low, high) zeros around each axis
-    from `first` on; negative padding trims instead."""
+    """x with zeros between neighbours (`dilation`) and (low, high) zeros around the
+    len(padding) axes from `first` on (later axes are kept whole); negative padding trims."""
     if all(d == 1 for d in dilation) and all(lo == hi == 0 for lo, hi in padding):
         return x
-    sizes = x.shape[first:]
+    last = first + len(padding)
+    sizes = x.shape[first:last]
     grown = [
         max(lo, 0) + _dilated(n, d) + max(hi, 0) for n, d, (lo, hi) in zip(sizes, dilation, padding)
     ]
-    out = np.zeros(x.shape[:first] + tuple(grown), x.dtype)
+    out = np.zeros(x.shape[:first] + tuple(grown) + x.shape[last:], x.dtype)
     placed = tuple(
         slice(max(lo, 0), max(lo, 0) + _dilated(n, d), d)
         for n, d, (lo, _) in zip(sizes, dilation, padding)
@@ -207,16 +208,19 @@ def dilate_and_pad(x: np.ndarray, dilation, padding, first: int) -> np.ndarray:
 
 
 def window_view(x: np.ndarray, out_sizes, window_sizes, strides, dilation, first: int):
-    """A read-only view of x's windows: x's axes before `first`, then one axis per output
-    position, then one per window element (x[..., o * stride + k * dilation])."""
-    lead, spatial = x.strides[:first], x.strides[first:]
+    """A read-only view of x's windows over the len(out_sizes) axes from `first` on: x's
+    axes before `first`, then one axis per output position, then one per window element
+    (x[..., o * stride + k * dilation, ...]), then x's axes after the windowed ones."""
+    last = first + len(out_sizes)
+    lead, spatial, trail = x.strides[:first], x.strides[first:last], x.strides[last:]
     return as_strided(
         x,
-        shape=(*x.shape[:first], *out_sizes, *window_sizes),
+        shape=(*x.shape[:first], *out_sizes, *window_sizes, *x.shape[last:]),
         strides=(
             *lead,
             *(s * st for s, st in zip(spatial, strides)),
             *(s * d for s, d in zip(spatial, dilation)),
+            *trail,
         ),
         writeable=False,
     )
@@ -237,40 +241,39 @@ def _conv_impl(
     precision,
     preferred_element_type,
 ):
+    # Channels last throughout (x: N, spatial..., C; w: window..., I, O), so that the one
+    # copy im2col makes reads whole channel vectors and the matmul's operands need no
+    # further transposes; NHWC/HWIO operands are used as they are.
     lhs_spec, rhs_spec, out_spec = dimension_numbers
     out_dtype = np.dtype(preferred_element_type or lhs.dtype)
     work = _computed_in(out_dtype)
-    x = np.transpose(lhs, lhs_spec).astype(work, copy=False)
-    w = np.transpose(rhs, rhs_spec).astype(work, copy=False)
-    x = dilate_and_pad(x, lhs_dilation, padding, 2)
-    n, c = x.shape[:2]
-    o, i = w.shape[:2]
-    kernel = w.shape[2:]
+    x = np.transpose(lhs, (lhs_spec[0], *lhs_spec[2:], lhs_spec[1])).astype(work, copy=False)
+    w = np.transpose(rhs, (*rhs_spec[2:], rhs_spec[1], rhs_spec[0])).astype(work, copy=False)
+    x = dilate_and_pad(x, lhs_dilation, padding, 1)
+    n, c = x.shape[0], x.shape[-1]
+    kernel, (i, o) = w.shape[:-2], w.shape[-2:]
     window = [_dilated(k, d) for k, d in zip(kernel, rhs_dilation)]
     out_sizes = [
-        max((p - k) // s + 1, 0) if p else 0 for p, k, s in zip(x.shape[2:], window, window_strides)
+        max((p - k) // s + 1, 0) if p else 0
+        for p, k, s in zip(x.shape[1:-1], window, window_strides)
     ]
-    patches = window_view(x, out_sizes, kernel, window_strides, rhs_dilation, 2)
-    spatial = len(kernel)
-    outs = tuple(range(3, 3 + spatial))
-    windows = tuple(range(3 + spatial, 3 + 2 * spatial))
-    # Columns: (groups, rows = examples x output positions, contracted = channels x window).
+    patches = window_view(x, out_sizes, kernel, window_strides, rhs_dilation, 1)
+    positions, taps = math.prod(out_sizes), math.prod(kernel)
+    # Columns: (groups, rows = examples x output positions, contracted = window x channels).
     if batch_group_count > 1:
         groups, examples = batch_group_count, n // batch_group_count
-        grouped = patches.reshape(groups, examples, c, *out_sizes, *kernel)
-        columns = grouped.transpose(0, 1, *outs, 2, *windows)
+        columns = patches.reshape(groups, examples * positions, taps * c)
     else:
         groups, examples = feature_group_count, n
-        grouped = patches.reshape(n, groups, c // groups, *out_sizes, *kernel)
-        columns = grouped.transpose(1, 0, *outs, 2, *windows)
-    positions = math.prod(out_sizes)
-    columns = columns.reshape(groups, examples * positions, i * math.prod(kernel))
-    weights = w.reshape(groups, o // groups, -1).transpose(0, 2, 1)
+        columns = patches.reshape(n * positions, taps, groups, c // groups)
+        columns = columns.transpose(2, 0, 1, 3).reshape(groups, n * positions, taps * i)
+    weights = w.reshape(taps, i, groups, o // groups).transpose(2, 0, 1, 3)
+    weights = weights.reshape(groups, taps * i, o // groups)
     product = np.matmul(columns, weights)  # (groups, rows, O / groups)
-    product = product.reshape(groups, examples, *out_sizes, o // groups)
-    canonical = np.moveaxis(product, 0, -2).reshape(examples, *out_sizes, o)
-    out = np.transpose(canonical, (0, spatial + 1, *range(1, spatial + 1)))
-    out = np.transpose(out, np.argsort(out_spec))
+    product = product.reshape(groups, examples, positions, o // groups).transpose(1, 2, 0, 3)
+    channels_last = product.reshape(examples, *out_sizes, o)
+    canonical = np.moveaxis(channels_last, -1, 1)
+    out = np.transpose(canonical, np.argsort(out_spec))
     return np.ascontiguousarray(out, dtype=out_dtype)
 
 
