@@ -12,9 +12,9 @@ import struct
 import subprocess
 import sys
 
-import ml_dtypes
 import numpy as np
 import pytest
+from saved_dtypes import DTYPES
 
 import funcgrad as fg
 import funcgrad.io as fio
@@ -23,22 +23,6 @@ from funcgrad import ShapeDtypeStruct, tree_util
 
 Adam = collections.namedtuple("Adam", ["count", "mu", "nu"])
 
-DTYPES = [
-    np.bool_,
-    np.uint8,
-    np.int8,
-    np.uint16,
-    np.int16,
-    np.uint32,
-    np.int32,
-    np.uint64,
-    np.int64,
-    np.float16,
-    ml_dtypes.bfloat16,
-    np.float32,
-    np.float64,
-    np.complex64,
-]
 SHAPES = [(), (0,), (3,), (2, 0, 4), (2, 3, 4)]
 
 

@@ -3,31 +3,14 @@ writes are read by funcgrad. Skipped when the package is not installed (test ext
 
 from __future__ import annotations
 
-import ml_dtypes
 import numpy as np
 import pytest
+from saved_dtypes import DTYPES
 
 import funcgrad.io as fio
 
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
 safe_open = pytest.importorskip("safetensors").safe_open
-
-DTYPES = [
-    np.bool_,
-    np.uint8,
-    np.int8,
-    np.uint16,
-    np.int16,
-    np.uint32,
-    np.int32,
-    np.uint64,
-    np.int64,
-    np.float16,
-    ml_dtypes.bfloat16,
-    np.float32,
-    np.float64,
-    np.complex64,
-]
 
 
 def _tensors() -> dict[str, np.ndarray]:
