@@ -147,3 +147,25 @@ def test_rematerialize_recomputes_cheap_producers_in_their_readers():
     # Over budget, nothing is recomputed.
     kept = rematerialize(closed, groups, cost=lambda eqn: 100.0, budget=8)
     assert [len(g.eqns) for g in kept] == [len(g.eqns) for g in groups]
+
+
+def test_an_iota_feeding_a_broadcast_is_scheduled_before_the_broadcasts_reader():
+    # Both generators wait for a consumer; the iota, of another shape than the add's group,
+    # must get a group before it (it once landed after it, and the program read an unset
+    # variable).
+    def shifted(x):
+        ramp = fg.lax.broadcast_in_dim(fg.lax.iota(np.float32, 1500), (3, 1500), (1,))
+        return x + ramp
+
+    x = f32(3, 1500)
+    closed, groups = groups_of(shifted, x)
+    assert [e.primitive.name for e in closed.eqns] == ["iota", "broadcast_in_dim", "add"]
+    produced = set(closed.jaxpr.invars)
+    for eqn in (e for g in groups for e in g.eqns):
+        assert all(not isinstance(a, Var) or a in produced for a in eqn.invars)
+        produced.update(eqn.outvars)
+    want = x + np.arange(1500, dtype=np.float32)
+    np.testing.assert_array_equal(_run_scheduled(closed, groups, (x,))[0], want)
+    for backend in ("numpy", "llvm"):
+        got = fg.jit(lambda v: v + jnp.arange(v.shape[-1], dtype=jnp.float32), backend=backend)(x)
+        np.testing.assert_array_equal(got, want)

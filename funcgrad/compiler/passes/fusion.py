@@ -89,11 +89,13 @@ def fuse(closed: ClosedJaxpr) -> list[FusionGroup]:
     # epilogue that adds it rather than in a group of its own.
     pending: dict[Var, JaxprEqn] = {}
 
-    def can_join(group: _Open, eqn: JaxprEqn) -> bool:
+    def reads_of(eqn: JaxprEqn) -> list[Var]:
+        # Pending generators would come along, so what they read counts too.
         reads = [a for a in eqn.invars if isinstance(a, Var)]
-        # A pending generator would come along, so what it reads counts too.
-        reads += [a for v in reads if v in pending for a in pending[v].invars]
-        for atom in reads:
+        return reads + [a for v in reads if v in pending for a in reads_of(pending[v])]
+
+    def can_join(group: _Open, eqn: JaxprEqn) -> bool:
+        for atom in reads_of(eqn):
             source = home.get(atom) if isinstance(atom, Var) else None
             if source is group:
                 if atom in group.reduced:
@@ -124,19 +126,43 @@ def fuse(closed: ClosedJaxpr) -> list[FusionGroup]:
             home[var] = group
 
     def pull_pending(eqn: JaxprEqn, group: _Open | None) -> None:
+        """The pending generators eqn reads (and what they read), into `group` when they
+        fit it, else into groups of their own started now."""
         for atom in eqn.invars:
             generator = pending.pop(atom, None) if isinstance(atom, Var) else None
             if generator is None:
                 continue
             fits = group is not None and group.kind != OPAQUE
             if fits and atom.aval.shape == group.shape:
+                pull_pending(generator, group)
                 place(generator, group)
             else:
+                pull_pending(generator, None)
+                place(generator, start(ELEMENTWISE, atom.aval.shape))
+
+    def settle(eqn: JaxprEqn, shape: tuple) -> None:
+        """Before eqn picks a group of iteration space `shape`: the pending generators it
+        would pull in (directly or through another) that cannot fit that space get groups
+        of their own now, which precede whichever group eqn joins (an iota feeding a
+        broadcast must not land in a group after the broadcast's)."""
+        for atom in eqn.invars:
+            generator = pending.get(atom) if isinstance(atom, Var) else None
+            if generator is None:
+                continue
+            if atom.aval.shape == shape:
+                settle(generator, shape)
+            else:
+                del pending[atom]
+                pull_pending(generator, None)
                 place(generator, start(ELEMENTWISE, atom.aval.shape))
 
     for eqn in jaxpr.eqns:
         role = _role(eqn)
         out_shape = eqn.outvars[0].aval.shape if eqn.outvars else ()
+        if role in ("generator", ELEMENTWISE):
+            settle(eqn, out_shape)
+        elif role == REDUCTION:
+            settle(eqn, eqn.invars[0].aval.shape)
         if role == "generator":
             group = candidate(eqn, out_shape)
             if group is None:
