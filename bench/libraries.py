@@ -47,18 +47,6 @@ __all__ = [
     "machine",
 ]
 
-# Backends by their own names ("cpu" is an alias of llvm); numpy, the reference, comes last.
-FUNCGRAD_BACKENDS = tuple(sorted(set(BACKENDS.values()), key=lambda b: (b == "numpy", b)))
-
-TITLES = {
-    **{f"funcgrad-{backend}": f"funcgrad {backend}" for backend in FUNCGRAD_BACKENDS},
-    "jax": "JAX jit",
-    "numpy": "NumPy",
-    "torch": "PyTorch eager",
-    "cupy": "CuPy (GPU)",
-    "jax-gpu": "JAX jit (GPU)",
-}
-
 
 def jax_device(kind: str) -> Any | None:
     """JAX's first device of `kind` ("cpu" or "gpu"), or None when JAX or the device is
@@ -79,6 +67,25 @@ def cupy_ready() -> bool:
         return cupy.cuda.runtime.getDeviceCount() > 0
     except cupy.cuda.runtime.CUDARuntimeError:
         return False
+
+
+# Backends by their own names ("cpu" and "gpu" are aliases); numpy, the reference, comes
+# last; cupy needs a GPU.
+FUNCGRAD_BACKENDS = tuple(
+    sorted(
+        {b for b in BACKENDS.values() if b != "cupy" or cupy_ready()},
+        key=lambda b: (b == "numpy", b),
+    )
+)
+
+TITLES = {
+    **{f"funcgrad-{backend}": f"funcgrad {backend}" for backend in FUNCGRAD_BACKENDS},
+    "jax": "JAX jit",
+    "numpy": "NumPy",
+    "torch": "PyTorch eager",
+    "cupy": "CuPy (GPU)",
+    "jax-gpu": "JAX jit (GPU)",
+}
 
 
 def to_numpy(tree: Any) -> Any:

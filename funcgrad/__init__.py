@@ -44,18 +44,33 @@ from funcgrad.api import (
 )
 from funcgrad.config import config
 from funcgrad.runtime.array import Array
+from funcgrad.runtime.devices import (
+    Device,
+    block_until_ready,
+    default_backend,
+    device_get,
+    device_put,
+    devices,
+    local_devices,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Array",
+    "Device",
     "ShapeDtypeStruct",
+    "block_until_ready",
     "checkpoint",
     "config",
     "custom_jvp",
     "custom_vjp",
     "data",
     "debug",
+    "default_backend",
+    "device_get",
+    "device_put",
+    "devices",
     "dtypes",
     "errors",
     "eval_shape",
@@ -67,6 +82,7 @@ __all__ = [
     "jit",
     "jvp",
     "linearize",
+    "local_devices",
     "lax",
     "make_jaxpr",
     "metrics",

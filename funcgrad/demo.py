@@ -23,7 +23,7 @@ import numpy as np
 import funcgrad
 import funcgrad.numpy as jnp
 from funcgrad import data, io, metrics, nn, optim, random
-from funcgrad.compiler.jit import default_backend
+from funcgrad.compiler.jit import default_jit_backend
 
 __all__ = ["mlp", "lenet", "digits_split", "train", "evaluate", "inference_function", "main"]
 
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     (train_x, train_y), (test_x, test_y) = digits_split()
     print(
         f"digits: {len(train_x)} training and {len(test_x)} held-out 8x8 images, 10 classes; "
-        f"jit backend: {default_backend()}"
+        f"jit backend: {default_jit_backend()}"
     )
     rows, trained_models = [], {}
     for name, model, epochs in (

@@ -16,7 +16,7 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 
 from funcgrad import api
-from funcgrad.compiler.jit import default_backend
+from funcgrad.compiler.jit import default_jit_backend
 from funcgrad.config import config
 from funcgrad.core import dtypes
 from funcgrad.core.avals import get_aval
@@ -237,13 +237,14 @@ _NATIVE_ULPS = 16
 def assert_agrees_with_op_by_op(result, op_by_op) -> None:
     """`result`, what a function returned (compiled, in jit mode), agrees with `op_by_op`,
     the same program evaluated one primitive at a time on NumPy kernels: bit for bit, or,
-    when jit runs native LLVM kernels, within a few ulp of the largest magnitude.
+    when jit runs native (LLVM or CUDA) kernels, within a few ulp of the largest
+    magnitude.
 
     >>> assert_agrees_with_op_by_op(np.float32(1.0), np.float32(1.0))
     """
     got, want = np.asarray(result), np.asarray(op_by_op)
     assert (got.dtype, got.shape) == (want.dtype, want.shape), (got.dtype, want.dtype)
-    native = jit_mode_requested() and default_backend() == "llvm"
+    native = jit_mode_requested() and default_jit_backend() != "numpy"
     if not native or got.dtype.kind != "f":
         np.testing.assert_array_equal(_comparable(got), _comparable(want))
         return

@@ -30,9 +30,10 @@ from funcgrad.core.trace import EvalTrace, Tracer, current_trace, refuse_at_top_
 from funcgrad.interpreters.partial_eval import trace_to_jaxpr
 from funcgrad.lax.control_flow import closed_call
 from funcgrad.runtime.array import Array, from_buffer
+from funcgrad.runtime.devices import default_backend
 from funcgrad.tree_util import flatten_to_key, tree_flatten, tree_leaves, tree_unflatten
 
-__all__ = ["jit", "CacheKey", "JitFunction", "default_backend"]
+__all__ = ["jit", "CacheKey", "JitFunction", "default_jit_backend"]
 
 _log = logging.getLogger("funcgrad")
 
@@ -343,14 +344,15 @@ def _runner(fun, entry: _Entry) -> Callable:
     return run
 
 
-# The backends jit can compile for; "cpu" names the default CPU backend (LLVM), as in JAX,
-# which FUNCGRAD_BACKEND overrides.
-BACKENDS = {"numpy": "numpy", "llvm": "llvm", "cpu": "llvm"}
+# The backends jit can compile for; "cpu" and "gpu" name each platform's backend (LLVM,
+# CuPy), as in JAX.
+BACKENDS = {"numpy": "numpy", "llvm": "llvm", "cpu": "llvm", "cupy": "cupy", "gpu": "cupy"}
 
 
-def default_backend() -> str:
-    """The backend `jit` compiles for when not told: FUNCGRAD_BACKEND, else "llvm"."""
-    chosen = os.environ.get("FUNCGRAD_BACKEND", "cpu")
+def default_jit_backend() -> str:
+    """The backend `jit` compiles for when not told: FUNCGRAD_BACKEND, else the default
+    platform's (funcgrad.default_backend(): the GPU's when CuPy finds one)."""
+    chosen = os.environ.get("FUNCGRAD_BACKEND") or default_backend()
     if chosen not in BACKENDS:
         raise ValueError(
             f"FUNCGRAD_BACKEND={chosen!r} is not a backend; available: "
@@ -386,5 +388,5 @@ def jit(
         as_tuple(static_argnums),
         as_tuple(static_argnames),
         as_tuple(donate_argnums),
-        BACKENDS[backend] if backend is not None else default_backend(),
+        BACKENDS[backend] if backend is not None else default_jit_backend(),
     )

@@ -76,7 +76,8 @@ class Compiled:
 
     def as_text(self) -> str:
         """The generated program; with the LLVM backend, also each native kernel's
-        optimized LLVM IR (kernels compile on first run, for the strides they meet)."""
+        optimized LLVM IR (kernels compile on first run, for the strides they meet); with
+        the CuPy backend, the program's source holds its kernels' CUDA source."""
         modules = {id(m): m for k in self.program.natives.values() for m in k.modules()}
         return "\n\n".join([self.program.source, *(m.optimized_ir for m in modules.values())])
 
@@ -96,6 +97,8 @@ class Compiled:
 def _backend_compiler(backend: str):
     if backend == "llvm":
         from funcgrad.backends.llvm.program import compile_program
+    elif backend == "cupy":
+        from funcgrad.backends.cupy.program import compile_program
     else:
         from funcgrad.backends.numpy.codegen import compile_program
     return compile_program

@@ -14,6 +14,7 @@ import numpy as np
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, register_aval_type
 from funcgrad.core.source_info import user_location
+from funcgrad.runtime.devices import Device, cpu_device
 
 __all__ = ["Array", "from_buffer", "setitem_error"]
 
@@ -72,6 +73,15 @@ class Array:
 
     def is_deleted(self) -> bool:
         return type(self._value) is _DeletedBuffer
+
+    def devices(self) -> set[Device]:
+        """The devices holding this array: the CPU's (funcgrad Arrays live in host memory)."""
+        return {cpu_device()}
+
+    @property
+    def device(self) -> Device:
+        """The device holding this array (see `devices`)."""
+        return cpu_device()
 
     def block_until_ready(self) -> "Array":
         """Wait for the computation producing this array (eager NumPy work is already done)."""

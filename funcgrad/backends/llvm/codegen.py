@@ -35,6 +35,7 @@ __all__ = [
     "group_code",
     "contiguous_strides",
     "module_text",
+    "plan_row_passes",
 ]
 
 _I64 = ir.IntType(64)
@@ -412,7 +413,7 @@ class GroupCode:
         self.columns = bool(self.shape) and last not in self.reduced_axes
         if group.kind == ROWS:
             self.columns = False
-            self.passes = _plan_row_passes(self)
+            self.passes = plan_row_passes(self)
         if self.columns:
             self.blocks = -(-self.shape[-1] // _BLOCK)
             outer = int(np.prod([self.shape[d] for d in self.kept[:-1]], dtype=np.int64))
@@ -530,7 +531,7 @@ _COSTLY = frozenset(
 )
 
 
-def _plan_row_passes(code: "GroupCode") -> list[_RowPass]:
+def plan_row_passes(code: "GroupCode") -> list[_RowPass]:
     """Order a ROWS group's equations into passes over a row.
 
     A value is *ready* after the number of passes its reductions need: program inputs at 0,

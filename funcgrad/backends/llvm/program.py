@@ -32,7 +32,7 @@ from funcgrad.compiler.passes.fusion import FusionGroup, rematerialize, split_ep
 from funcgrad.compiler.passes.row_fusion import fuse_rows
 from funcgrad.core.jaxpr import ClosedJaxpr
 
-__all__ = ["compile_program", "NativeGroup", "min_native_size"]
+__all__ = ["compile_program", "NativeGroup", "min_native_size", "eqn_cost"]
 
 
 # Rough element-operations per element of the math library's functions; others count 1.
@@ -50,7 +50,8 @@ _REMAT_BUDGET = 32
 _OPTIMIZE_FROM = 4096
 
 
-def _eqn_cost(eqn) -> float:
+def eqn_cost(eqn) -> float:
+    """An equation's cost in simple-op units, for rematerialization's budget."""
     return _COST.get(eqn.primitive.name, 1)
 
 
@@ -81,7 +82,7 @@ class NativeGroup:
         )
         # Element-operations per parallel iteration, to judge whether threads pay off.
         points = int(np.prod(code.shape, dtype=np.int64))
-        ops = sum(_eqn_cost(e) for e in code.group.eqns)
+        ops = sum(eqn_cost(e) for e in code.group.eqns)
         self.work = points / max(code.iterations, 1) * ops
         self.optimize = points >= _OPTIMIZE_FROM
 
@@ -139,7 +140,7 @@ def compile_program(
     """The NumPy backend's program with native kernels for the groups worth lowering;
     `profile=True` times each step (see funcgrad.backends.numpy.codegen)."""
     groups = split_epilogues(closed, list(groups))
-    groups = rematerialize(closed, groups, _eqn_cost, _REMAT_BUDGET)
+    groups = rematerialize(closed, groups, eqn_cost, _REMAT_BUDGET)
     threshold = min_native_size()
 
     def lowers_rows(group: FusionGroup) -> bool:
