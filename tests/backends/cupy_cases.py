@@ -252,9 +252,10 @@ CASES = [
     Case("bitcast 32", lambda x: bitcast(x, jnp.uint32) >> 3, (f32(5),)),
     Case("bitcast to float", lambda x: bitcast(x, jnp.float32), (ints(np.int32, 5),)),
     Case("stop_gradient", lambda x: lax.stop_gradient(x) * x, (f32(5),)),
-    # Groups the backend declines run equation by equation: fusion puts both reductions
-    # of x in one group, which one kernel cannot do (the LLVM backend declines it too).
+    # Two reductions over different axes of x: a group (a kernel) each.
     Case("reductions over two axis sets", lambda x: (x.sum(axis=0), x.max(axis=1)), (f32(5, 6),)),
+    # Groups the backend declines run equation by equation (the LLVM backend declines them
+    # too).
     Case("float to int", lambda x: (x * 10.0).astype(jnp.int32) + 1, (f32(6),)),
     Case("convert float widths", lambda x: x.astype(jnp.float16).astype(jnp.float32), (f32(5),)),
     # Matrix products (a library call) and their epilogues (kernels).

@@ -76,8 +76,7 @@ def test_generated_kernels_compile_with_nvcc(name, generated, batch, tmp_path):
 
 def test_the_table_lowers_its_groups_to_kernels(generated):
     """Every elementwise, reduction and row group of the table becomes a kernel, but for
-    those the backend declines (two reductions over different axes in one group, float to
-    int, float16), which run equation by equation."""
+    those the backend declines (float to int, float16), which run equation by equation."""
     declined = []
     for name, (compiled, _) in generated.items():
         program = compiled.program
@@ -85,7 +84,7 @@ def test_the_table_lowers_its_groups_to_kernels(generated):
             if group.kind in ("elementwise", "reduction", "rows") and group.outputs:
                 if number not in program.natives:
                     declined.append(name)
-    assert declined == ["reductions over two axis sets", "float to int", "convert float widths"]
+    assert declined == ["float to int", "convert float widths"]
 
 
 def test_every_scalar_rule_is_exercised(generated):

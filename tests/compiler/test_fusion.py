@@ -169,3 +169,26 @@ def test_an_iota_feeding_a_broadcast_is_scheduled_before_the_broadcasts_reader()
     for backend in ("numpy", "llvm"):
         got = fg.jit(lambda v: v + jnp.arange(v.shape[-1], dtype=jnp.float32), backend=backend)(x)
         np.testing.assert_array_equal(got, want)
+
+
+def test_reductions_over_different_axes_of_one_value_get_groups_of_their_own():
+    # A kernel's loop nest reduces one set of axes; sum over rows and max over columns of
+    # the same exp used to share a group no backend could lower.
+    def both(x):
+        e = jnp.exp(x)
+        return e.sum(axis=0), e.max(axis=1), e.sum(axis=0, keepdims=True)
+
+    x = f32(6, 5)
+    closed, groups = groups_of(both, x)
+    reductions = [
+        {tuple(e.params["axes"]) for e in g.eqns if e.primitive.name.startswith("reduce_")}
+        for g in groups
+    ]
+    assert all(len(axes) <= 1 for axes in reductions)
+    assert sorted(a for axes in reductions for a in axes) == [(0,), (1,)]
+    want = (np.exp(x).sum(0), np.exp(x).max(1), np.exp(x).sum(0, keepdims=True))
+    for got, expected in zip(_run_scheduled(closed, groups, (x,)), want):
+        np.testing.assert_allclose(got, expected, rtol=1e-6)
+    for backend in ("numpy", "llvm"):
+        for got, expected in zip(fg.jit(both, backend=backend)(x), want):
+            np.testing.assert_allclose(got, expected, rtol=1e-5)

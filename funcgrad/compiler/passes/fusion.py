@@ -77,6 +77,7 @@ class _Open:
         self.kind, self.shape, self.index = kind, shape, index
         self.eqns: list[JaxprEqn] = []
         self.reduced: set[Var] = set()  # reduction results: readable only after the group
+        self.axes: tuple | None = None  # the axes its reductions reduce, once it has one
 
 
 def fuse(closed: ClosedJaxpr) -> list[FusionGroup]:
@@ -175,8 +176,13 @@ def fuse(closed: ClosedJaxpr) -> list[FusionGroup]:
         elif role == REDUCTION:
             operand_shape = eqn.invars[0].aval.shape
             group = candidate(eqn, operand_shape)
-            if group is None or group.kind == MATMUL:
+            # One group reduces one set of axes (a kernel's loop nest has one shape);
+            # a reduction over no axes is a copy and fits any.
+            axes = tuple(sorted(eqn.params.get("axes", ()))) or None
+            clash = group is not None and None not in (axes, group.axes) and axes != group.axes
+            if group is None or group.kind == MATMUL or clash:
                 group = start(REDUCTION, operand_shape)
+            group.axes = group.axes or axes
             group.reduced.update(eqn.outvars)
             if group.kind == ELEMENTWISE:
                 group.kind = REDUCTION
