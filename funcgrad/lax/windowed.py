@@ -330,8 +330,35 @@ def _unpadded(ct, shape, padding, base_dilation):
     return shapes.slice(ct, (0,) * len(shape), limits, base_dilation)
 
 
+def _tiles(shape, params) -> tuple[tuple, tuple] | None:
+    """For windows that tile the operand exactly (stride = window, no padding or dilation,
+    every size a multiple of its window): the shape that splits each pooled axis into
+    (windows, window elements), and the window-element axes of that shape; else None.
+    Pooling as a reshape and a reduction differentiates into elementwise work that fuses,
+    where the general path copies every window (window_patches) and scatters back."""
+    window, strides = params["window_dimensions"], params["window_strides"]
+    plain = all(p == (0, 0) for p in params["padding"]) and all(
+        d == 1 for d in (*params["base_dilation"], *params["window_dilation"])
+    )
+    if not plain or tuple(window) != tuple(strides) or any(n % w for n, w in zip(shape, window)):
+        return None
+    split, axes = [], []
+    for n, w in zip(shape, window):
+        if w > 1:
+            axes.append(len(split) + 1)
+            split += [n // w, w]
+        else:
+            split.append(n)
+    return tuple(split), tuple(axes)
+
+
 def _reduce_window_sum_transpose(ct, operand, **params):
     shape = operand.aval.shape
+    tiles = _tiles(shape, params)
+    if tiles is not None:
+        split, axes = tiles
+        kept = tuple(d for d in range(len(split)) if d not in axes)
+        return [shapes.reshape(shapes.broadcast_in_dim(ct, split, kept), shape)]
     window = _window_params(params)
     sizes = [
         _dilated(n, d) + lo + hi
@@ -351,6 +378,12 @@ def _extremum_jvp(primitive: Primitive, kind: str, reduce_primitive: Primitive):
     def rule(primals, tangents, **params):
         (operand,), (tangent,) = primals, tangents
         dtype = get_aval(operand).dtype
+        tiles = _tiles(get_aval(operand).shape, params)
+        if tiles is not None:
+            split, axes = tiles
+            blocks = shapes.reshape(operand, split)
+            tangent_blocks = shapes.reshape(ad.instantiate(tangent), split)
+            return reduce_jvp((blocks,), (tangent_blocks,), axes=axes)
         padding, base_dilation = params["padding"], params["base_dilation"]
         window = _window_params(params)
         patches = window_patches_p.bind(
