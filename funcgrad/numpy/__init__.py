@@ -18,6 +18,7 @@ from funcgrad.numpy.creation import (
     empty,
     empty_like,
     eye,
+    from_dlpack,
     full,
     full_like,
     geomspace,

@@ -18,7 +18,7 @@ import numpy as np
 
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval, is_python_scalar
-from funcgrad.core.errors import ConcretizationTypeError
+from funcgrad.core.errors import ConcretizationTypeError, TracerArrayConversionError
 from funcgrad.core.source_info import api_boundary, user_location
 from funcgrad.core.trace import Tracer
 from funcgrad.lax import elementwise as ew
@@ -31,6 +31,7 @@ __all__ = [
     "asarray",
     "array",
     "copy",
+    "from_dlpack",
     "zeros",
     "ones",
     "full",
@@ -214,6 +215,47 @@ def asarray(a, dtype=None, order=None, *, copy=None):
     Array([1., 2.], dtype=float32)
     """
     return _asarray(a, dtype, "asarray")
+
+
+@api_boundary
+def from_dlpack(x, /, *, device=None, copy=None):
+    """An array holding a copy of the data of any DLPack exporter in host memory (a NumPy
+    array, a PyTorch CPU tensor, ...). funcgrad arrays own immutable buffers, so the data
+    is always copied (JAX shares it).
+
+    >>> from_dlpack(np.arange(3.0, dtype=np.float32))
+    Array([0., 1., 2.], dtype=float32)
+    """
+    if isinstance(x, Tracer):
+        raise TracerArrayConversionError(
+            f"from_dlpack: got a traced {x.aval.str_short()} (at {user_location()}); DLPack "
+            "reads a buffer that exists, so call from_dlpack outside jit and pass its result "
+            "in (a funcgrad array needs no conversion)."
+        )
+    if not hasattr(x, "__dlpack__"):
+        raise TypeError(
+            f"from_dlpack: {type(x).__name__} has no __dlpack__ method (at {user_location()})."
+            " Pass an object that exports DLPack: a NumPy array, a PyTorch tensor, ..."
+        )
+    if copy is False:
+        raise ValueError(
+            f"from_dlpack: copy=False cannot be honoured (at {user_location()}): funcgrad "
+            "arrays own their buffers, so the data is always copied. Leave copy unset."
+        )
+    if device is not None and getattr(device, "platform", device) != "cpu":
+        raise ValueError(
+            f"from_dlpack: device={device!r} is not the CPU (at {user_location()}); funcgrad "
+            "arrays live in host memory. Leave device unset."
+        )
+    try:
+        host = np.from_dlpack(x)
+    except (BufferError, RuntimeError, TypeError) as error:
+        raise ValueError(
+            f"from_dlpack: cannot read a {type(x).__name__} through DLPack ({error}) (at "
+            f"{user_location()}). funcgrad arrays live in host memory: move the data there "
+            "first (for a GPU tensor, tensor.cpu())."
+        ) from error
+    return asarray(host)
 
 
 @api_boundary

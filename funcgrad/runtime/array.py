@@ -87,6 +87,19 @@ class Array:
         """Wait for the computation producing this array (eager NumPy work is already done)."""
         return self
 
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """The host buffer for DLPack consumers (torch.from_dlpack, np.from_dlpack, ...),
+        marked read-only; a consumer of the protocol before 1.0, which has no read-only
+        flag, gets a copy."""
+        value = np.asarray(self)
+        if max_version is None or tuple(max_version) < (1, 0):
+            return np.array(value).__dlpack__(stream=stream)
+        extra = {k: v for k, v in (("dl_device", dl_device), ("copy", copy)) if v is not None}
+        return value.__dlpack__(stream=stream, max_version=max_version, **extra)
+
+    def __dlpack_device__(self) -> tuple:
+        return np.asarray(self).__dlpack_device__()
+
     def __array__(self, dtype=None, copy=None):
         if type(self._value) is _DeletedBuffer:
             self._value._fail()
