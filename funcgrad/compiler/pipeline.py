@@ -11,6 +11,7 @@ from funcgrad.compiler.passes.dce import dce
 from funcgrad.compiler.passes.fold import fold
 from funcgrad.compiler.passes.inline import inline
 from funcgrad.compiler.passes.matmul_chain import reassociate_matmuls
+from funcgrad.compiler.passes.scan_hoist import hoist_scans
 from funcgrad.compiler.passes.simplify import simplify
 from funcgrad.core.jaxpr import ClosedJaxpr
 
@@ -21,6 +22,7 @@ PASSES = [
     simplify,
     fold,
     cse,
+    hoist_scans,
     reassociate_matmuls,
     dce,
 ]

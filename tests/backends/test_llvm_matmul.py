@@ -57,6 +57,28 @@ def test_large_products_run_on_several_threads(monkeypatch):
     assert len(seen) == 1  # too little work to hand to another thread
 
 
+@pytest.mark.parametrize("rhs_transposed", [False, True])
+def test_leading_axes_of_the_left_operand_are_split_as_rows(rhs_transposed, monkeypatch):
+    # (steps, batch, in) x (in, out): a scan-hoisted product, run as one 2-D product whose
+    # rows go to the threads.
+    monkeypatch.setattr(threads, "_default_runner", threads.ChunkRunner(3, threshold=0))
+    seen = []
+
+    def recording_matmul(a, b, *, out):
+        seen.append(a.shape)
+        np.matmul(a, b, out=out)
+
+    monkeypatch.setattr(matmul, "np", types.SimpleNamespace(matmul=recording_matmul))
+    a = f32(5, 6, 7)
+    b = f32(4, 7) if rhs_transposed else f32(7, 4)
+    dims = (((2,), (1,) if rhs_transposed else (0,)), ((), ()))
+    out = np.full((5, 6, 4), np.nan, np.float32)
+    matmul.parallel_dot_into(a, b, out, dims)
+    want = np.einsum("sbi,oi->sbo" if rhs_transposed else "sbi,io->sbo", a, b)
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5)
+    assert len(seen) == 3 and sum(shape[0] for shape in seen) == 30
+
+
 def test_batched_products_and_jitted_programs_match_numpy():
     x, y = f32(3, 20, 30), f32(3, 30, 10)
     out = np.empty((3, 20, 10), np.float32)

@@ -24,6 +24,19 @@ __all__ = ["parallel_dot_into"]
 def parallel_dot_into(lhs, rhs, out, dimension_numbers) -> None:
     """`dot_into` (dot_general into `out`) with a 2-D product's rows split across cores."""
     (lc, rc), (lb, _) = dimension_numbers
+    if (
+        not lb
+        and lc == (lhs.ndim - 1,)
+        and lhs.ndim > 2
+        and rhs.ndim == 2
+        and lhs.flags.c_contiguous
+        and out.flags.c_contiguous
+    ):
+        # Leading axes of the left operand are more rows (a product hoisted out of a scan
+        # has steps x batch of them): a 2-D product over the same memory.
+        lhs, out = lhs.reshape(-1, lhs.shape[-1]), out.reshape(-1, out.shape[-1])
+        dimension_numbers = (((1,), rc), ((), ()))
+        lc = (1,)
     if lb or len(lc) != 1 or lhs.ndim != 2 or rhs.ndim != 2 or out.ndim != 2:
         dot_into(lhs, rhs, out, dimension_numbers)
         return

@@ -35,7 +35,7 @@ from funcgrad.interpreters.custom_derivatives import custom_jvp_call_p, custom_v
 from funcgrad.interpreters.remat import remat_call_p
 from funcgrad.lax.control_flow import closed_call_p
 
-__all__ = ["EXPANSIONS", "INLINED_PRIMITIVES", "inline"]
+__all__ = ["EXPANSIONS", "INLINED_PRIMITIVES", "Inliner", "inline"]
 
 # Each holds its body in the `call_jaxpr` parameter and takes the body's inputs as operands.
 INLINED_PRIMITIVES = frozenset({closed_call_p, custom_jvp_call_p, custom_vjp_call_p, remat_call_p})
@@ -55,7 +55,7 @@ def _expansion_body(primitive, in_avals: tuple, params: tuple) -> ClosedJaxpr:
     )
 
 
-class _Inliner:
+class Inliner:
     """Accumulates the flat program: its equations and the consts bodies bring along."""
 
     def __init__(self):
@@ -115,7 +115,7 @@ def inline(closed: ClosedJaxpr) -> ClosedJaxpr:
     """
     if not _has_calls(closed.jaxpr):
         return closed
-    inliner = _Inliner()
+    inliner = Inliner()
     # The outer program is inlined like a call whose consts are its own.
     outvars = inliner.inline_call(closed, tuple(closed.jaxpr.invars))
     jaxpr = Jaxpr(
