@@ -79,6 +79,15 @@ def test_leading_axes_of_the_left_operand_are_split_as_rows(rhs_transposed, monk
     assert len(seen) == 3 and sum(shape[0] for shape in seen) == 30
 
 
+def test_products_contracting_every_leading_axis_are_split_as_rows(monkeypatch):
+    # (steps, batch, m) x (steps, batch, n) contracting steps and batch: a.T @ b in 2-D.
+    monkeypatch.setattr(threads, "_default_runner", threads.ChunkRunner(2, threshold=0))
+    a, b = f32(5, 6, 7), f32(5, 6, 4)
+    out = np.full((7, 4), np.nan, np.float32)
+    matmul.parallel_dot_into(a, b, out, (((0, 1), (0, 1)), ((), ())))
+    np.testing.assert_allclose(out, np.einsum("sbm,sbn->mn", a, b), rtol=1e-5, atol=1e-5)
+
+
 def test_batched_products_and_jitted_programs_match_numpy():
     x, y = f32(3, 20, 30), f32(3, 30, 10)
     out = np.empty((3, 20, 10), np.float32)

@@ -94,3 +94,62 @@ def test_a_product_of_a_transposed_constant_moves_with_what_it_reads():
 def test_bodies_left_alone(body, capsys):
     closed = fg.make_jaxpr(lambda xs: lax.scan(body, jnp.zeros((BATCH, WIDTH)), xs))(XS)
     assert hoist_scans(closed) is closed
+
+
+def accumulate(body_product, xs=XS):
+    """A scan whose carry sums body_product(x_t, h_t) while h evolves with the carry."""
+
+    def body(carry, x):
+        h, acc = carry
+        h = jnp.tanh(h @ W_H + x)
+        return (h, acc + body_product(x, h)), None
+
+    start = (jnp.zeros((BATCH, WIDTH)), jnp.zeros((WIDTH, WIDTH)))
+    return lax.scan(body, start, xs)[0][1]
+
+
+def numpy_accumulate(body_product):
+    h, acc = np.zeros((BATCH, WIDTH), np.float32), np.zeros((WIDTH, WIDTH), np.float32)
+    for x in XS:
+        h = np.tanh(h @ W_H + x)
+        acc = acc + body_product(x, h)
+    return acc
+
+
+@pytest.mark.parametrize(
+    "product",
+    [lambda x, h: x.T @ h, lambda x, h: (h.T @ x).T],
+    ids=["x.T @ h", "transposed"],
+)
+def test_accumulated_products_become_one_product_after_the_loop(product):
+    closed = optimize(fg.make_jaxpr(lambda xs: accumulate(product, xs))(XS))
+    outside, inside = scans_and_products(closed)
+    assert [len(products) for products in inside] == [1]  # only h @ w_h is left in the loop
+    (after,) = [e for e in outside if e.outvars[0].aval.shape == (WIDTH, WIDTH)]
+    (lhs_contracting, rhs_contracting), _ = after.params["dimension_numbers"]
+    # It contracts the step axis and the batch axis of both stacked operands.
+    assert lhs_contracting[0] == rhs_contracting[0] == 0
+    assert len(lhs_contracting) == len(rhs_contracting) == 2
+    for backend in ("numpy", "llvm"):
+        got = fg.jit(lambda xs: accumulate(product, xs), backend=backend)(XS)
+        np.testing.assert_allclose(np.asarray(got), numpy_accumulate(product), rtol=1e-4, atol=1e-5)
+
+
+def test_an_accumulated_product_of_a_loop_constant_stays_in_the_loop():
+    def product(x, h):
+        return W_X @ (x.T @ h)  # the outer product reads a constant: stacking would not pay
+
+    closed = optimize(fg.make_jaxpr(lambda xs: accumulate(product, xs))(XS))
+    _, inside = scans_and_products(closed)
+    assert [len(products) for products in inside] == [3]
+    got = fg.jit(lambda xs: accumulate(product, xs))(XS)
+    np.testing.assert_allclose(np.asarray(got), numpy_accumulate(product), rtol=1e-4, atol=1e-4)
+
+
+def test_accumulations_that_would_stack_beyond_the_budget_stay(monkeypatch):
+    from funcgrad.compiler.passes import scan_hoist
+
+    closed = fg.make_jaxpr(lambda xs: accumulate(lambda x, h: x.T @ h, xs))(XS)
+    assert hoist_scans(closed) is not closed
+    monkeypatch.setattr(scan_hoist, "_STACK_BUDGET", 0)
+    assert hoist_scans(closed) is closed

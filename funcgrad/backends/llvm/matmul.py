@@ -37,6 +37,20 @@ def parallel_dot_into(lhs, rhs, out, dimension_numbers) -> None:
         lhs, out = lhs.reshape(-1, lhs.shape[-1]), out.reshape(-1, out.shape[-1])
         dimension_numbers = (((1,), rc), ((), ()))
         lc = (1,)
+    leading = tuple(range(lhs.ndim - 1))
+    if (
+        not lb
+        and lhs.ndim > 2
+        and lc == rc == leading
+        and rhs.ndim == lhs.ndim
+        and lhs.flags.c_contiguous
+        and rhs.flags.c_contiguous
+    ):
+        # Both operands contract all but their last axis (a sum over steps and examples,
+        # as scan hoisting makes for accumulated weight gradients): one 2-D a.T @ b.
+        lhs, rhs = lhs.reshape(-1, lhs.shape[-1]), rhs.reshape(-1, rhs.shape[-1])
+        dimension_numbers = (((0,), (0,)), ((), ()))
+        lc, rc = (0,), (0,)
     if lb or len(lc) != 1 or lhs.ndim != 2 or rhs.ndim != 2 or out.ndim != 2:
         dot_into(lhs, rhs, out, dimension_numbers)
         return
