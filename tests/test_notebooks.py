@@ -71,3 +71,25 @@ def test_notebook_runs(path):
     seconds = time.perf_counter() - started
     assert not _problems(notebook), _problems(notebook)
     assert seconds < SECONDS_PER_NOTEBOOK, f"{path.name} took {seconds:.0f} s"
+
+
+@pytest.mark.eager_only("runs a kernel of its own; jit mode does not reach it")
+def test_errors_in_a_notebook_name_the_cell_and_line():
+    nbformat = pytest.importorskip("nbformat", reason="pip install -e '.[test]' (nbclient)")
+    nbclient = pytest.importorskip("nbclient", reason="pip install -e '.[test]' (nbclient)")
+    pytest.importorskip("ipykernel", reason="pip install -e '.[test]' (ipykernel)")
+    source = "\n".join(
+        [
+            "import funcgrad.numpy as jnp",
+            "x = jnp.ones(3)",
+            "try:",
+            "    x[0] = 2.0",
+            "except TypeError as error:",
+            "    print(error)",
+        ]
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nbclient.NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
+    printed = "".join(o.get("text", "") for o in notebook.cells[0].outputs)
+    # IPython's own name for the cell, as its tracebacks give it, not a temporary file's.
+    assert "(at Cell In[1], line 4 (<module>))" in printed, printed

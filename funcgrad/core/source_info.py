@@ -35,10 +35,23 @@ class SourceInfo:
         self.function = function
 
     def __str__(self) -> str:
+        cell = _notebook_cell(self.filename)
+        if cell is not None:
+            return f"{cell}, line {self.lineno} ({self.function})"
         return f"{os.path.basename(self.filename)}:{self.lineno} ({self.function})"
 
     def __repr__(self) -> str:
         return f"SourceInfo({self.filename!r}, {self.lineno}, {self.function!r})"
+
+
+def _notebook_cell(filename: str) -> str | None:
+    """IPython's name for the code cell compiled to `filename` ("Cell In[3]", as its own
+    tracebacks say), when running under IPython; else None."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    cells = getattr(getattr(shell, "compile", None), "_filename_map", None)
+    number = cells.get(filename) if isinstance(cells, dict) else None
+    return None if number is None else f"Cell In[{number}]"
 
 
 def user_frame() -> SourceInfo | None:
