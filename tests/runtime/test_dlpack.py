@@ -42,10 +42,25 @@ def test_numpy_reads_an_array_through_dlpack_read_only():
     assert x.__dlpack_device__() == (1, 0)  # kDLCPU, device 0
 
 
+class _OldConsumer:
+    """Asks for a capsule as consumers of the protocol before 1.0 do (no max_version)."""
+
+    def __init__(self, array):
+        self.array = array
+
+    def __dlpack__(self, **_):
+        return self.array.__dlpack__()
+
+    def __dlpack_device__(self):
+        return self.array.__dlpack_device__()
+
+
 def test_a_consumer_of_the_old_protocol_gets_a_copy():
-    x = jnp.arange(3.0)
-    capsule = x.__dlpack__()  # no max_version: no read-only flag to carry
-    assert type(capsule).__name__ == "PyCapsule"
+    x = jnp.arange(4.0) * 3.0
+    # No read-only flag to carry: the capsule holds a copy, never the array's own buffer.
+    received = np.from_dlpack(_OldConsumer(x))
+    np.testing.assert_array_equal(received, [0.0, 3.0, 6.0, 9.0])
+    assert not np.shares_memory(received, np.asarray(x))
 
 
 def test_torch_round_trip():

@@ -138,8 +138,12 @@ def fuse(closed: ClosedJaxpr) -> list[FusionGroup]:
                 pull_pending(generator, group)
                 place(generator, group)
             else:
-                pull_pending(generator, None)
-                place(generator, start(ELEMENTWISE, atom.aval.shape))
+                place_alone(generator)
+
+    def place_alone(generator: JaxprEqn) -> None:
+        """A generator (after the pending ones it reads) in a group of its own, started now."""
+        pull_pending(generator, None)
+        place(generator, start(ELEMENTWISE, generator.outvars[0].aval.shape))
 
     def settle(eqn: JaxprEqn, shape: tuple) -> None:
         """Before eqn picks a group of iteration space `shape`: the pending generators it
@@ -154,8 +158,7 @@ def fuse(closed: ClosedJaxpr) -> list[FusionGroup]:
                 settle(generator, shape)
             else:
                 del pending[atom]
-                pull_pending(generator, None)
-                place(generator, start(ELEMENTWISE, atom.aval.shape))
+                place_alone(generator)
 
     for eqn in jaxpr.eqns:
         role = _role(eqn)

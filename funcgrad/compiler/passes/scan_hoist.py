@@ -21,6 +21,8 @@ a (in, steps * batch) x (steps * batch, out) product in place of one with a cont
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from funcgrad.compiler.passes.inline import Inliner
 from funcgrad.core.avals import ShapedArray
 from funcgrad.core.jaxpr import (
@@ -70,13 +72,16 @@ def hoist_scans(closed: ClosedJaxpr) -> ClosedJaxpr:
     )
 
 
-class _Split:
+class _Split(NamedTuple):
     """A scan body divided: `moved` equations run before the loop (with the `invariant`
     ones they read), `kept` ones stay; `needed` are the moved results the loop reads."""
 
-    def __init__(self, invariant, moved, kept, needed, const_positions, xs_positions):
-        self.invariant, self.moved, self.kept, self.needed = invariant, moved, kept, needed
-        self.const_positions, self.xs_positions = const_positions, xs_positions
+    invariant: list
+    moved: list
+    kept: list
+    needed: list
+    const_positions: list
+    xs_positions: list
 
 
 def _split(eqn: JaxprEqn) -> _Split | None:
