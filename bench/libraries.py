@@ -106,6 +106,8 @@ def synchronizer(lib: str) -> Callable[[Any], Any]:
     timed call covers the computation and not only its dispatch."""
     if lib.startswith("jax"):
         return jax.block_until_ready
+    if lib.startswith("funcgrad"):  # the CuPy backend's results are on the GPU
+        return fg.block_until_ready
     if lib == "cupy":
 
         def wait(result):

@@ -6,7 +6,16 @@ test module imports funcgrad names, so `from funcgrad import grad` gets the jitt
 too. Tests marked `eager_only(reason)` check something jit changes by design (trace counts,
 eager-only dispatch) and are deselected in jit mode; `params=[ids]` narrows the mark to those
 parametrized cases.
+
+FUNCGRAD_TEST_GPU_STANDIN=1 runs the suite with the CuPy stand-in of
+tests/backends/fake_cupy.py as the default device: every array on its "GPU", every
+operation through the CuPy backend's kernels compiled for the host (slow: a C++ compile
+per new kernel; FAKE_CUPY_KERNELS=DIR keeps them between runs). It is for finding what the
+GPU path gets wrong on a machine without one.
 """
+
+import os
+import sys
 
 import pytest
 
@@ -15,6 +24,11 @@ from funcgrad import config, test_util
 JIT_MODE = test_util.jit_mode_requested()
 if JIT_MODE:
     test_util.jit_everything()
+if os.environ.get("FUNCGRAD_TEST_GPU_STANDIN") == "1":
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "backends"))
+    import fake_cupy
+
+    fake_cupy.install()
 
 
 def pytest_report_header(config):

@@ -77,7 +77,9 @@ def _apis() -> list[tuple[str, Any, Any, Any, Callable, Callable]]:
     jitting library present."""
     found = []
     for backend in libraries.FUNCGRAD_BACKENDS:
-        convert = functools.partial(fg.tree_util.tree_map, fnp.asarray)
+        # Inputs on the backend's device, so that no call moves them.
+        device = fg.devices("gpu" if backend == "cupy" else "cpu")[0]
+        convert = functools.partial(fg.device_put, device=device)
         jit = functools.partial(fg.jit, backend=backend)
         found.append((f"funcgrad-{backend}", fg, fnp, flax, jit, convert))
     for key, kind in (("jax", "cpu"), ("jax-gpu", "gpu")):

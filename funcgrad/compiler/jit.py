@@ -8,6 +8,11 @@ traced jaxpr instead, so the transform's rules for calls apply without retracing
 
 The common call — positional funcgrad Arrays, no static or donated arguments — takes a
 fast path: its key is the tuple of the arguments' avals, looked up in a dict of its own.
+
+Where a call runs follows its arguments (runtime/devices.py): on the device they are
+committed to, else the default device, with that device's backend (LLVM or CuPy) unless
+`backend=` or FUNCGRAD_BACKEND names one; outputs are that backend's buffers (on the GPU
+for CuPy) and committed when an argument was.
 """
 
 from __future__ import annotations
@@ -29,8 +34,9 @@ from funcgrad.core.source_info import api_boundary, user_location
 from funcgrad.core.trace import EvalTrace, Tracer, current_trace, refuse_at_top_level
 from funcgrad.interpreters.partial_eval import trace_to_jaxpr
 from funcgrad.lax.control_flow import closed_call
+from funcgrad.runtime import devices as _devices
 from funcgrad.runtime.array import Array, from_buffer
-from funcgrad.runtime.devices import default_backend
+from funcgrad.runtime.devices import default_backend, gpu_module, host_buffer
 from funcgrad.tree_util import flatten_to_key, tree_flatten, tree_leaves, tree_unflatten
 
 __all__ = ["jit", "CacheKey", "JitFunction", "default_jit_backend"]
@@ -55,10 +61,20 @@ class _Entry:
     """One cache entry: the traced program, its output layout and, once run, its
     compiled form. `donated` marks the flat inputs whose buffers the caller gave up."""
 
-    __slots__ = ("closed", "out_tree", "out_avals", "donated", "lowered", "compiled", "run")
+    __slots__ = (
+        "closed",
+        "out_tree",
+        "out_avals",
+        "donated",
+        "backend",
+        "lowered",
+        "compiled",
+        "run",
+    )
 
-    def __init__(self, closed, out_tree, donated):
+    def __init__(self, closed, out_tree, donated, backend: str):
         self.closed = closed
+        self.backend = backend
         self.out_tree = out_tree
         self.out_avals = tuple(closed.out_avals)
         self.donated = donated
@@ -106,13 +122,16 @@ class JitFunction:
         static_argnames: Sequence[str],
         donate_argnums: Sequence[int],
         backend: str,
+        backend_given: bool = False,
     ):
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.static_argnums = tuple(static_argnums)
         self.static_argnames = tuple(static_argnames)
         self.donate_argnums = tuple(donate_argnums)
-        self.backend = backend
+        # The backend on the default device; `backend_given`: jit(backend=...) or
+        # FUNCGRAD_BACKEND chose it, so it runs wherever the arguments are.
+        self.backend, self.backend_given = backend, backend_given
         self._cache: dict = {}
         # By x64 flag: the avals of positional Array arguments, or (structure key of the
         # arguments, avals of their leaves), -> the compiled program's runner on buffers.
@@ -128,7 +147,12 @@ class JitFunction:
         return functools.partial(self, instance)
 
     def __call__(self, *args, **kwargs):
-        if not kwargs and self._fast_ok and type(current_trace()) is EvalTrace:
+        if (
+            not kwargs
+            and self._fast_ok
+            and type(current_trace()) is EvalTrace
+            and _devices.placement_free()
+        ):
             # Only Arrays have `.aval` and `._value` at the top level (tracers exist only
             # under their trace), so a hit needs no further checks.
             seen = self._fast[config.jax_enable_x64]
@@ -149,7 +173,7 @@ class JitFunction:
     def _call(self, args, kwargs):
         if config.jax_disable_jit:
             return self.fun(*args, **kwargs)
-        key, leaves, entry = self._lookup(args, kwargs)
+        key, leaves, entry, (device, committed) = self._lookup(args, kwargs)
         if type(current_trace()) is not EvalTrace:
             return tree_unflatten(entry.out_tree, closed_call(entry.closed, *leaves))
         for leaf in leaves:
@@ -160,21 +184,39 @@ class JitFunction:
             entry.compiled = Compiled(entry.lowered)
             _show_stages(_fun_name(self.fun), entry)
             entry.run = _runner(self.fun, entry)
-            if self._fast_ok and not kwargs:
+            if self._fast_ok and not kwargs and _devices.placement_free():
                 structure = flatten_to_key(args)[1]
                 positional = tree_flatten(args)[1] == _positional(len(args))
                 fast_key = key.avals if positional else (structure, key.avals)
                 self._fast[key.x64][fast_key] = entry.run.buffers
-        return entry.run(*leaves) if not any(entry.donated) else self._donate_run(entry, leaves)
+        if entry.backend == "cupy":
+            with gpu_module().cuda.Device(device.id if device.platform == "gpu" else 0):
+                return self._run(entry, leaves, committed)
+        return self._run(entry, leaves, committed)
+
+    def _run(self, entry: _Entry, leaves, committed: bool):
+        if any(entry.donated):
+            return self._donate_run(entry, leaves, committed)
+        return entry.run(*leaves, committed=committed)
+
+    def _placement(self, leaves) -> tuple[str, tuple]:
+        """The backend this call compiles for, and (device, committed) from `placement`."""
+        if _devices.placement_free():
+            return self.backend, (_devices.cpu_device(), False)
+        device, committed = _devices.placement(leaves, f"jit({_fun_name(self.fun)})")
+        if self.backend_given:
+            return self.backend, (device, committed)
+        if device.platform == "gpu":
+            return "cupy", (device, committed)
+        return ("llvm" if self.backend == "cupy" else self.backend), (device, committed)
 
     def _lookup(self, args, kwargs):
         statics, static_positions, dyn_args, dyn_kwargs = self._split(args, kwargs)
         leaves, in_tree = tree_flatten((dyn_args, dyn_kwargs))
         avals = tuple(get_aval(x) for x in leaves)
         dynamic_positions = tuple(i for i in range(len(args)) if i not in static_positions)
-        key = CacheKey(
-            in_tree, avals, statics, dynamic_positions, config.jax_enable_x64, self.backend
-        )
+        backend, placed = self._placement(leaves)
+        key = CacheKey(in_tree, avals, statics, dynamic_positions, config.jax_enable_x64, backend)
         entry = self._cache.get(key)
         if entry is None:
             if self._cache and (config.jax_explain_cache_misses or _log.isEnabledFor(10)):
@@ -182,8 +224,8 @@ class JitFunction:
                 _log.log(level, explain_cache_miss(self.fun, key, list(self._cache)))
             closed, out_tree = self._trace(args, kwargs, static_positions, dyn_args, in_tree)
             donated = self._donated_leaves(args, dynamic_positions, len(leaves))
-            entry = self._cache[key] = _Entry(closed, out_tree, donated)
-        return key, leaves, entry
+            entry = self._cache[key] = _Entry(closed, out_tree, donated, backend)
+        return key, leaves, entry, placed
 
     def _split(self, args, kwargs):
         static_positions = {
@@ -247,15 +289,17 @@ class JitFunction:
         self.trace_count += 1
         return closed, out_trees[0]
 
-    def _donate_run(self, entry: _Entry, leaves):
+    def _donate_run(self, entry: _Entry, leaves, committed: bool):
         in_dtypes = [a.dtype for a in entry.closed.in_avals]
         # The NaN checker re-runs the program on its inputs, so they must survive the run.
+        # CuPy's programs take no buffers over (its memory pool recycles them).
         reuse = not config.jax_debug_nans
+        host = entry.backend != "cupy"
         buffers = [
-            _donatable(x, dtype, reuse) if give else _buffer(x, dtype)
+            _donatable(x, dtype, reuse) if give and host else _buffer(x, dtype, entry.backend)
             for x, give, dtype in zip(leaves, entry.donated, in_dtypes)
         ]
-        out = entry.run.buffers(buffers)
+        out = entry.run.buffers(buffers, committed)
         where = user_location()
         for x, give in zip(leaves, entry.donated):
             if give and type(x) is Array:
@@ -264,15 +308,15 @@ class JitFunction:
 
     def lower(self, *args, **kwargs) -> Lowered:
         """The optimized, fusion-grouped program for these arguments' signature."""
-        _, _, entry = self._lookup(args, kwargs)
+        _, _, entry, _ = self._lookup(args, kwargs)
         return self._lower(entry)
 
     def _lower(self, entry: _Entry) -> Lowered:
         name = _program_name(self.fun)
-        return Lowered(entry.closed, entry.donated, name, entry.out_tree, self.backend)
+        return Lowered(entry.closed, entry.donated, name, entry.out_tree, entry.backend)
 
     def eval_shape(self, *args, **kwargs):
-        _, _, entry = self._lookup(args, kwargs)
+        _, _, entry, _ = self._lookup(args, kwargs)
         from funcgrad.api import ShapeDtypeStruct
 
         return tree_unflatten(
@@ -296,14 +340,18 @@ def _show_stages(name: str, entry: _Entry) -> None:
         print(f"--- jit({name}) {title} ---\n{text}", file=sys.stderr)
 
 
-def _buffer(x, dtype):
-    """x's buffer: an Array's own (immutable), or a private copy of anything else."""
-    return x._value if type(x) is Array else np.array(x, dtype)
+def _buffer(x, dtype, backend: str):
+    """x's buffer for `backend`: an Array's own (immutable; a GPU's copied to the host for
+    the host's backends), or a private copy of anything else."""
+    if type(x) is not Array:
+        return np.array(x, dtype)
+    buffer = x._value
+    return buffer if type(buffer) is np.ndarray or backend == "cupy" else host_buffer(buffer)
 
 
 def _donatable(x, dtype, reuse: bool):
     """A writeable buffer holding x's value: x's own when nothing else can see it."""
-    if type(x) is Array and reuse:
+    if type(x) is Array and reuse and type(x._value) is np.ndarray:
         buffer = x._value
         # References: x._value, this local, getrefcount's argument; a view would add its .base.
         if buffer.base is None and sys.getrefcount(buffer) <= 3:
@@ -321,24 +369,28 @@ def _runner(fun, entry: _Entry) -> Callable:
     in_dtypes = [a.dtype for a in closed.in_avals]
     single = out_tree.num_leaves == 1 and out_tree == tree_flatten(0)[1]
     out_aval, new_array = out_avals[0] if single else None, Array.__new__
+    backend = entry.backend
 
-    def run_buffers(buffers):
+    def run_buffers(buffers, committed: bool = False):
         outs = program(*buffers)
         if config.jax_debug_nans:
-            check_for_nans(name, closed, buffers, outs)
+            host = [host_buffer(b) for b in buffers], [host_buffer(o) for o in outs]
+            check_for_nans(name, closed, *host)
         if single:
             # from_buffer without its checks (the program returns exactly these dtypes) and
             # without freezing the buffer, which Array.__array__ does if it is ever exposed.
             out = outs[0]
-            if type(out) is not np.ndarray:  # an impl may hand back a NumPy scalar
-                return from_buffer(out, out_aval)
+            if type(out) is not np.ndarray:  # a NumPy scalar from an impl, or a GPU array
+                return from_buffer(out, out_aval, committed)
             array = new_array(Array)
-            array._value, array.aval = out, out_aval
+            array._value, array.aval, array._committed = out, out_aval, committed
             return array
-        return tree_unflatten(out_tree, [from_buffer(b, a) for b, a in zip(outs, out_avals)])
+        outs = [from_buffer(b, a, committed) for b, a in zip(outs, out_avals)]
+        return tree_unflatten(out_tree, outs)
 
-    def run(*leaves):
-        return run_buffers([_buffer(x, dtype) for x, dtype in zip(leaves, in_dtypes)])
+    def run(*leaves, committed: bool = False):
+        buffers = [_buffer(x, dtype, backend) for x, dtype in zip(leaves, in_dtypes)]
+        return run_buffers(buffers, committed)
 
     run.buffers = run_buffers
     return run
@@ -389,4 +441,5 @@ def jit(
         as_tuple(static_argnames),
         as_tuple(donate_argnums),
         BACKENDS[backend] if backend is not None else default_jit_backend(),
+        backend is not None or bool(os.environ.get("FUNCGRAD_BACKEND")),
     )

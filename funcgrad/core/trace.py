@@ -27,6 +27,7 @@ from funcgrad.core.errors import (
     UnexpectedTracerError,
 )
 from funcgrad.core.source_info import user_location
+from funcgrad.runtime import devices as _devices
 from funcgrad.runtime.array import Array, from_buffer
 
 __all__ = [
@@ -165,22 +166,54 @@ class EvalTrace(Trace):
 
     def process_primitive(self, primitive, args, params):
         avals, values = [], []
+        placed = False  # an operand committed to a device, or on a GPU
         for arg in args:
             if isinstance(arg, Tracer):
                 refuse_at_top_level(arg, primitive.name)
             aval = get_aval(arg)
             avals.append(aval)
-            # Foreign arrays are copied so that no result can alias a buffer the user may mutate.
-            values.append(arg._value if type(arg) is Array else np.array(arg, aval.dtype))
+            if type(arg) is Array:
+                value = arg._value
+                placed = placed or arg._committed or type(value) is not np.ndarray
+                values.append(value)
+            else:
+                # Foreign arrays are copied so that no result can alias a buffer the user
+                # may mutate.
+                values.append(np.array(arg, aval.dtype))
         out_aval = primitive.abstract_eval(*avals, **params)
+        committed = False
+        if placed or _devices._gpus():
+            device, committed = _devices.placement(args, primitive.name)
+            if device.platform != "cpu":
+                from funcgrad.backends.cupy.eager import run_primitive
+
+                outs = run_primitive(primitive, params, avals, values, device)
+                if config.jax_debug_nans:
+                    self._check_nans(primitive, values, outs)
+                return _wrap_results(primitive, outs, out_aval, committed)
+            values = [_devices.host_buffer(v) for v in values]
         out = primitive.impl(*values, **params)
         if config.jax_debug_nans:
-            from funcgrad.compiler.debug_nans import check_eager_result
+            self._check_nans(primitive, values, out if primitive.multiple_results else [out])
+        return _wrap_results(primitive, out, out_aval, committed)
 
-            check_eager_result(primitive, values, out)
-        if primitive.multiple_results:
-            return [from_buffer(buf, aval) for buf, aval in zip(out, out_aval)]
-        return from_buffer(out, out_aval)
+    @staticmethod
+    def _check_nans(primitive, values, outs) -> None:
+        from funcgrad.compiler.debug_nans import check_eager_result
+
+        host = _devices.host_buffer
+        outs = [host(o) for o in outs]
+        check_eager_result(
+            primitive, [host(v) for v in values], outs if primitive.multiple_results else outs[0]
+        )
+
+
+def _wrap_results(primitive, out, out_aval, committed: bool):
+    if primitive.multiple_results:
+        return [from_buffer(buf, aval, committed) for buf, aval in zip(out, out_aval)]
+    if type(out) is list:  # a device program's one output
+        (out,) = out
+    return from_buffer(out, out_aval, committed)
 
 
 class _TraceContext(threading.local):

@@ -22,7 +22,6 @@ import math
 from typing import NamedTuple, Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from funcgrad.core import dtypes
 from funcgrad.core.avals import ShapedArray, get_aval
@@ -33,6 +32,7 @@ from funcgrad.lax import elementwise as ew
 from funcgrad.lax import shapes
 from funcgrad.lax.operands import coerce_scalars
 from funcgrad.lax.shape_rules import shape_error
+from funcgrad.runtime.devices import array_module
 
 __all__ = [
     "ConvDimensionNumbers",
@@ -197,7 +197,7 @@ def dilate_and_pad(x: np.ndarray, dilation, padding, first: int) -> np.ndarray:
     grown = [
         max(lo, 0) + _dilated(n, d) + max(hi, 0) for n, d, (lo, hi) in zip(sizes, dilation, padding)
     ]
-    out = np.zeros(x.shape[:first] + tuple(grown) + x.shape[last:], x.dtype)
+    out = array_module(x).zeros(x.shape[:first] + tuple(grown) + x.shape[last:], x.dtype)
     placed = tuple(
         slice(max(lo, 0), max(lo, 0) + _dilated(n, d), d)
         for n, d, (lo, _) in zip(sizes, dilation, padding)
@@ -213,7 +213,10 @@ def window_view(x: np.ndarray, out_sizes, window_sizes, strides, dilation, first
     (x[..., o * stride + k * dilation, ...]), then x's axes after the windowed ones."""
     last = first + len(out_sizes)
     lead, spatial, trail = x.strides[:first], x.strides[first:last], x.strides[last:]
-    return as_strided(
+    xp = array_module(x)
+    # CuPy's as_strided has no read-only views (nor flag); the callers only read them.
+    extra = {"writeable": False} if xp is np else {}
+    return xp.lib.stride_tricks.as_strided(
         x,
         shape=(*x.shape[:first], *out_sizes, *window_sizes, *x.shape[last:]),
         strides=(
@@ -222,7 +225,7 @@ def window_view(x: np.ndarray, out_sizes, window_sizes, strides, dilation, first
             *(s * d for s, d in zip(spatial, dilation)),
             *trail,
         ),
-        writeable=False,
+        **extra,
     )
 
 
@@ -273,8 +276,8 @@ def _conv_impl(
     product = product.reshape(groups, examples, positions, o // groups).transpose(1, 2, 0, 3)
     channels_last = product.reshape(examples, *out_sizes, o)
     canonical = np.moveaxis(channels_last, -1, 1)
-    out = np.transpose(canonical, np.argsort(out_spec))
-    return np.ascontiguousarray(out, dtype=out_dtype)
+    out = np.transpose(canonical, tuple(int(axis) for axis in np.argsort(out_spec)))
+    return array_module(out).ascontiguousarray(out, dtype=out_dtype)
 
 
 def _check_positive(name, avals, label: str, values, at_least: int = 1) -> None:

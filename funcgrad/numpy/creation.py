@@ -25,7 +25,9 @@ from funcgrad.lax import elementwise as ew
 from funcgrad.lax import shapes as lax_shapes
 from funcgrad.lax.operands import scalar_array
 from funcgrad.numpy.promotion import broadcast_shapes, broadcast_to_shape, default_float
+from funcgrad.runtime import devices
 from funcgrad.runtime.array import Array, from_buffer
+from funcgrad.runtime.devices import default_device, is_device_buffer, move_buffer
 
 __all__ = [
     "asarray",
@@ -191,14 +193,18 @@ def _from_host(data, name: str, dtype: np.dtype | None):
 def _asarray(a, dtype, name: str):
     if dtype is not None:
         dtype = canonical_dtype(name, dtype)
-    if is_python_scalar(a):
-        if dtype is not None:
-            return scalar_array(a, dtype, weak_type=False)
-        return scalar_array(a, dtypes.scalar_dtype(a), type(a) is not bool)
     if isinstance(a, (Array, Tracer)):
         out = a
+    elif is_device_buffer(a):  # a CuPy array (or another GPU exporter): copied on its GPU
+        out = Array(a)
     else:
-        out = _from_host(a, name, dtype)
+        if is_python_scalar(a):
+            weak = dtype is None and type(a) is not bool
+            out = scalar_array(a, dtype or dtypes.scalar_dtype(a), weak)
+        else:
+            out = _from_host(a, name, dtype)
+        if devices._gpus():  # new arrays live on the default device
+            out = from_buffer(move_buffer(out._value, default_device()), out.aval)
     if dtype is not None and dtype != get_aval(out).dtype:
         out = cast(out, dtype)
     return out
@@ -219,9 +225,11 @@ def asarray(a, dtype=None, order=None, *, copy=None):
 
 @api_boundary
 def from_dlpack(x, /, *, device=None, copy=None):
-    """An array holding a copy of the data of any DLPack exporter in host memory (a NumPy
-    array, a PyTorch CPU tensor, ...). funcgrad arrays own immutable buffers, so the data
-    is always copied (JAX shares it).
+    """An array of the data of any DLPack exporter: a NumPy array or PyTorch CPU tensor
+    (copied: funcgrad's host buffers are read-only and the exporter's may not be), or a
+    GPU array — CuPy's, a PyTorch CUDA tensor — whose memory the result shares, as in JAX
+    (`copy=True` copies it; writing into the exporter afterwards changes the result).
+    `device` moves the result there.
 
     >>> from_dlpack(np.arange(3.0, dtype=np.float32))
     Array([0., 1., 2.], dtype=float32)
@@ -237,25 +245,38 @@ def from_dlpack(x, /, *, device=None, copy=None):
             f"from_dlpack: {type(x).__name__} has no __dlpack__ method (at {user_location()})."
             " Pass an object that exports DLPack: a NumPy array, a PyTorch tensor, ..."
         )
-    if copy is False:
-        raise ValueError(
-            f"from_dlpack: copy=False cannot be honoured (at {user_location()}): funcgrad "
-            "arrays own their buffers, so the data is always copied. Leave copy unset."
+    if device is not None and not isinstance(device, devices.Device):
+        raise TypeError(
+            f"from_dlpack: device={device!r} is not a Device (at {user_location()}); pass one "
+            "of funcgrad.devices(), or leave device unset."
         )
-    if device is not None and getattr(device, "platform", device) != "cpu":
-        raise ValueError(
-            f"from_dlpack: device={device!r} is not the CPU (at {user_location()}); funcgrad "
-            "arrays live in host memory. Leave device unset."
-        )
-    try:
-        host = np.from_dlpack(x)
-    except (BufferError, RuntimeError, TypeError) as error:
-        raise ValueError(
-            f"from_dlpack: cannot read a {type(x).__name__} through DLPack ({error}) (at "
-            f"{user_location()}). funcgrad arrays live in host memory: move the data there "
-            "first (for a GPU tensor, tensor.cpu())."
-        ) from error
-    return asarray(host)
+    kind = x.__dlpack_device__()[0] if hasattr(x, "__dlpack_device__") else 1
+    if kind in _DLPACK_GPU_KINDS:
+        buffer = devices.gpu_module().from_dlpack(x)
+        out_dtype = canonical_dtype("from_dlpack", np.dtype(buffer.dtype))
+        if copy or out_dtype != buffer.dtype:
+            buffer = buffer.astype(out_dtype, copy=True)
+        out = from_buffer(buffer, ShapedArray(buffer.shape, out_dtype))
+    else:
+        if copy is False:
+            raise ValueError(
+                f"from_dlpack: copy=False cannot be honoured for host memory (at "
+                f"{user_location()}): funcgrad's host buffers are read-only, so the data is "
+                "copied. Leave copy unset."
+            )
+        try:
+            host = np.from_dlpack(x)
+        except (BufferError, RuntimeError, TypeError) as error:
+            raise ValueError(
+                f"from_dlpack: cannot read a {type(x).__name__} through DLPack ({error}) (at "
+                f"{user_location()}). Move the data to host memory or to a CUDA GPU first."
+            ) from error
+        out = asarray(host)
+    return out if device is None else devices.device_put(out, device)
+
+
+# DLPack's device types whose memory is a CUDA GPU's: kDLCUDA, kDLCUDAHost, kDLCUDAManaged.
+_DLPACK_GPU_KINDS = (2, 3, 13)
 
 
 @api_boundary

@@ -8,9 +8,12 @@ that is not there is an error. `jit` compiles for the default platform's backend
 LLVM backend on the CPU, CuPy on a GPU) unless FUNCGRAD_BACKEND or `backend=` says
 otherwise.
 
-funcgrad Arrays hold host memory: a program on the GPU moves its inputs there and its
-outputs back at its boundary, so `device_put` places arrays on the CPU device only, and
-`Array.devices()` is always the CPU's.
+An Array's buffer is a NumPy array (the CPU) or a CuPy array (a GPU). Placement follows
+JAX: `device_put(x, device)` *commits* x to a device; arrays made any other way are
+uncommitted and live on the default device. An operation runs on the device its committed
+operands share (uncommitted operands are moved there), else on the default device, and
+its result is committed when an operand was; operands committed to different devices are
+an error, raised by `placement`. Transfers happen only there and at explicit calls.
 """
 
 from __future__ import annotations
@@ -34,6 +37,14 @@ __all__ = [
     "device_put",
     "device_get",
     "block_until_ready",
+    "default_device",
+    "gpu_module",
+    "is_device_buffer",
+    "array_module",
+    "buffer_device",
+    "host_buffer",
+    "move_buffer",
+    "placement",
 ]
 
 # Platform names users may write, by the platform they mean ("cuda" is JAX's name too).
@@ -61,6 +72,105 @@ class Device:
 def cpu_device() -> Device:
     """The host: where every funcgrad Array's buffer lives."""
     return Device(0, "cpu", "cpu")
+
+
+NO_GPU_HELP = (
+    "The GPU runs through CuPy. Install CuPy for the machine's CUDA version (pip install "
+    "cupy-cuda12x) on a machine with an NVIDIA GPU and its driver, or compute on the CPU "
+    'instead: jit(f, backend="llvm") (or leave backend unset).'
+)
+
+
+def gpu_module():
+    """CuPy, imported now; a RuntimeError saying what to do when it or a GPU is missing."""
+    try:
+        import cupy
+    except ImportError as error:
+        raise RuntimeError(f"CuPy is not installed. {NO_GPU_HELP}") from error
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except cupy.cuda.runtime.CUDARuntimeError as error:
+        raise RuntimeError(f"CuPy finds no usable GPU ({error}). {NO_GPU_HELP}") from error
+    if count == 0:
+        raise RuntimeError(f"CuPy finds no GPU. {NO_GPU_HELP}")
+    return cupy
+
+
+def is_device_buffer(buffer) -> bool:
+    """Whether `buffer` is a GPU array (CuPy's, or any `__cuda_array_interface__` exporter)."""
+    return type(buffer) is not np.ndarray and hasattr(buffer, "__cuda_array_interface__")
+
+
+def array_module(*buffers):
+    """The array library for `buffers`: CuPy when one is a GPU array, else NumPy. Impls
+    written against it run on either (DESIGN.md: "CuPy uses the same code through the
+    array module")."""
+    return gpu_module() if any(map(is_device_buffer, buffers)) else np
+
+
+def buffer_device(buffer) -> Device:
+    """The device holding `buffer`."""
+    if not is_device_buffer(buffer):
+        return cpu_device()
+    number = int(getattr(getattr(buffer, "device", None), "id", 0))
+    gpus = _gpus()
+    return gpus[number] if number < len(gpus) else Device(number, "gpu", "gpu")
+
+
+def host_buffer(buffer) -> np.ndarray:
+    """`buffer`'s values in host memory: itself when it is there, else a copy."""
+    if type(buffer) is np.ndarray:
+        return buffer
+    if is_device_buffer(buffer):
+        return gpu_module().asnumpy(buffer)
+    return np.asarray(buffer)
+
+
+def move_buffer(buffer, device: Device):
+    """`buffer`'s values on `device`: itself when it is there already, else a copy."""
+    if device.platform == "cpu":
+        return host_buffer(buffer)
+    cupy = gpu_module()
+    if is_device_buffer(buffer) and buffer_device(buffer) == device:
+        return buffer
+    with cupy.cuda.Device(device.id):
+        return cupy.asarray(host_buffer(buffer) if is_device_buffer(buffer) else buffer)
+
+
+def default_device() -> Device:
+    """The device uncommitted arrays live on and operations without committed operands
+    run on: the default platform's first."""
+    if not _gpus():
+        return cpu_device()
+    return devices()[0]
+
+
+def placement_free() -> bool:
+    """Whether placement has nothing to decide: the CPU is the only device. (Arrays
+    committed to it then make no difference to where anything runs.)"""
+    return not _gpus()
+
+
+def placement(arrays, what: str) -> tuple[Device, bool]:
+    """Where an operation on `arrays` (its operands, Arrays among other values) runs, and
+    whether its results are committed there (see the module docstring). `what` names the
+    operation in the error for operands committed to different devices."""
+    from funcgrad.runtime.array import Array
+
+    committed: dict[Device, int] = {}
+    for number, x in enumerate(arrays):
+        if type(x) is Array and x._committed:
+            committed.setdefault(x.device, number)
+    if len(committed) > 1:
+        listed = ", ".join(f"{d} (argument {n})" for d, n in committed.items())
+        raise ValueError(
+            f"{what} at {user_location()} mixes arrays committed to different devices: "
+            f"{listed}. Move them to one device first, e.g. funcgrad.device_put(x, "
+            "funcgrad.devices()[0]); arrays not committed by device_put follow the others."
+        )
+    if committed:
+        return next(iter(committed)), True
+    return default_device(), False
 
 
 @functools.lru_cache(maxsize=1)
@@ -155,40 +265,41 @@ def local_devices(process_index: int | None = None, backend: str | None = None) 
 
 
 def device_put(x: Any, device: Device | None = None) -> Any:
-    """`x` (a pytree) with every leaf an Array on `device` (the CPU; see the module
-    docstring). Arrays are immutable, so one already there is returned as it is.
+    """`x` (a pytree) with every leaf an Array on `device`, committed to it; without a
+    device, on the default device and uncommitted (as JAX). An Array already where it
+    should be is returned as it is (arrays are immutable); others are copied there.
 
     >>> device_put({"w": np.ones(2)})                      # doctest: +SKIP
     {'w': Array([1., 1.], dtype=float32)}
     """
     from funcgrad.core.trace import Tracer
     from funcgrad.numpy import asarray
-    from funcgrad.runtime.array import Array
+    from funcgrad.runtime.array import Array, from_buffer
     from funcgrad.tree_util import tree_map
 
-    if device is not None:
-        if not isinstance(device, Device):
-            raise TypeError(
-                f"device_put at {user_location()}: device must be a Device from "
-                f"funcgrad.devices(), not {type(device).__name__}."
-            )
-        if device.platform == "gpu":
-            raise NotImplementedError(
-                f"device_put(x, {device}) at {user_location()}: funcgrad Arrays live in host "
-                'memory for now. jit(f, backend="cupy") runs f on the GPU, moving its '
-                "inputs there and its outputs back; pass host arrays to it."
-            )
+    if device is not None and not isinstance(device, Device):
+        raise TypeError(
+            f"device_put at {user_location()}: device must be a Device from "
+            f"funcgrad.devices(), not {type(device).__name__}."
+        )
+    if device is not None and device.platform == "gpu" and device not in _gpus():
+        raise RuntimeError(_no_gpu(f"device_put(x, {device}) at {user_location()}"))
+    target = device or default_device()
 
     def put(leaf):
-        if isinstance(leaf, (Array, Tracer)):
+        if isinstance(leaf, Tracer):
             return leaf
-        return asarray(leaf)
+        array = leaf if isinstance(leaf, Array) else asarray(leaf)
+        if array.device == target and array._committed == (device is not None):
+            return array
+        return from_buffer(move_buffer(array._value, target), array.aval, device is not None)
 
     return tree_map(put, x)
 
 
 def device_get(x: Any) -> Any:
-    """`x` (a pytree) with every Array leaf a NumPy array; other leaves stay as they are.
+    """`x` (a pytree) with every Array leaf a NumPy array (copied from the GPU when it
+    lives there); other leaves stay as they are.
 
     >>> device_get({"w": jnp.ones(2), "n": 3})             # doctest: +SKIP
     {'n': 3, 'w': array([1., 1.], dtype=float32)}
@@ -200,8 +311,8 @@ def device_get(x: Any) -> Any:
 
 
 def block_until_ready(x: Any) -> Any:
-    """Wait until every array in the pytree `x` is computed; returns `x`. (funcgrad's
-    programs return when their results are ready, so there is nothing to wait for.)
+    """Wait until every array in the pytree `x` is computed; returns `x`. (Work on the
+    CPU is done when a call returns; a GPU's runs asynchronously.)
 
     >>> block_until_ready(jnp.ones(2))                      # doctest: +SKIP
     Array([1., 1.], dtype=float32)

@@ -153,7 +153,7 @@ def profile(fun: Callable, *args, repeat: int = 10, **kwargs) -> Profile:
             "(the number of timed calls; 10 is a good start)."
         )
     jitted = fun if isinstance(fun, JitFunction) else jit(fun)
-    _, leaves, entry = jitted._lookup(args, kwargs)
+    _, leaves, entry, _ = jitted._lookup(args, kwargs)
     lowered = jitted.lower(*args, **kwargs)
     compile_program = _backend_compiler(lowered.backend)
     # Nothing donated: the timed calls reuse the same input buffers.

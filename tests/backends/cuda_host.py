@@ -27,7 +27,7 @@ import numpy as np
 
 from funcgrad.backends.cupy.prelude import PRELUDE
 
-__all__ = ["CXX", "HostCupy", "HostLibrary"]
+__all__ = ["CXX", "HostCupy", "HostLibrary", "compile_for_host", "launch_on_host"]
 
 CXX = shutil.which("g++") or shutil.which("clang++")
 
@@ -129,6 +129,42 @@ def _launcher(name: str, parameters: str) -> str:
     )
 
 
+def compile_for_host(directory: Path, source: str) -> tuple[ctypes.CDLL, list[str]]:
+    """A module of generated kernels compiled for the host into `directory` (once per
+    source text): the loaded library and its kernels' names; kernel `k` runs through
+    `fg_launch_k(void** args, unsigned grid, unsigned block)`."""
+    signatures = _SIGNATURE.findall(source)
+    bodies = source[source.index('extern "C"') :] if signatures else ""
+    text = HOST_SHIM + PRELUDE + bodies + "".join(_launcher(*s) for s in signatures)
+    digest = hashlib.sha1(text.encode()).hexdigest()[:16]
+    path = directory / f"kernels_{digest}.so"
+    if not path.exists():
+        source_path = directory / f"kernels_{digest}.cpp"
+        source_path.write_text(text)
+        command = [CXX, "-O0", "-std=c++17", "-pthread", "-shared", "-fPIC", "-w"]
+        result = subprocess.run(
+            [*command, str(source_path), "-o", str(path)], capture_output=True, text=True
+        )
+        if result.returncode:
+            raise RuntimeError(f"host compile failed:\n{result.stderr[-4000:]}")
+    library = ctypes.CDLL(str(path))
+    names = [name for name, _ in signatures]
+    for name in names:
+        function = getattr(library, f"fg_launch_{name}")
+        function.restype = None
+        function.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_uint, ctypes.c_uint]
+    return library, names
+
+
+def launch_on_host(function, grid, block, pointers: list[int]) -> None:
+    """Run a kernel compiled by compile_for_host as CuPy would launch it with `grid` and
+    `block`, over HOST_GRID blocks of HOST_BLOCK threads (its loops cover the rest)."""
+    (blocks,), (threads,) = grid, block
+    assert threads % 32 == 0, "kernels are launched with whole warps"
+    arguments = (ctypes.c_void_p * max(len(pointers), 1))(*pointers)
+    function(arguments, min(blocks, HOST_GRID), HOST_BLOCK)
+
+
 class HostLibrary:
     """Kernels compiled for the host into shared libraries in `directory`, by name."""
 
@@ -139,29 +175,12 @@ class HostLibrary:
 
     def add(self, source: str) -> None:
         """Compile a module of generated kernels, unless all of them are compiled already."""
-        signatures = _SIGNATURE.findall(source)
-        if all(name in self.functions for name, _ in signatures):
+        if all(name in self.functions for name, _ in _SIGNATURE.findall(source)):
             return
-        bodies = source[source.index('extern "C"') :] if signatures else ""
-        text = HOST_SHIM + PRELUDE + bodies + "".join(_launcher(*s) for s in signatures)
-        digest = hashlib.sha1(text.encode()).hexdigest()[:16]
-        path = self.directory / f"kernels_{digest}.so"
-        if not path.exists():
-            source_path = self.directory / f"kernels_{digest}.cpp"
-            source_path.write_text(text)
-            command = [CXX, "-O0", "-std=c++17", "-pthread", "-shared", "-fPIC", "-w"]
-            result = subprocess.run(
-                [*command, str(source_path), "-o", str(path)], capture_output=True, text=True
-            )
-            if result.returncode:
-                raise RuntimeError(f"host compile failed:\n{result.stderr[-4000:]}")
-        library = ctypes.CDLL(str(path))
+        library, names = compile_for_host(self.directory, source)
         self.libraries.append(library)
-        for name, _ in signatures:
-            function = getattr(library, f"fg_launch_{name}")
-            function.restype = None
-            function.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_uint, ctypes.c_uint]
-            self.functions[name] = function
+        for name in names:
+            self.functions[name] = getattr(library, f"fg_launch_{name}")
 
 
 class _Module:
@@ -173,10 +192,7 @@ class _Module:
 
         def launch(grid, block, args):
             self.cupy.launched.append(name)
-            pointers = (ctypes.c_void_p * max(len(args), 1))(*[a.ctypes.data for a in args])
-            (blocks,), (threads,) = grid, block
-            assert threads % 32 == 0, "kernels are launched with whole warps"
-            function(pointers, min(blocks, HOST_GRID), HOST_BLOCK)
+            launch_on_host(function, grid, block, [a.ctypes.data for a in args])
 
         return launch
 

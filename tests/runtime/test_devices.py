@@ -96,12 +96,14 @@ def test_device_put_makes_arrays_of_every_leaf():
     a, (b, same) = put["a"], put["b"]
     assert isinstance(a, fg.Array) and a.dtype == np.int32  # x64 off narrows, as in JAX
     assert b.weak_type and b.dtype == np.float32  # a Python scalar stays weakly typed
-    assert same is x  # already an Array on the device: immutable, so not copied
+    assert same._value is x._value  # already on the device: immutable, so not copied
+    assert all(leaf.committed for leaf in (a, b, same)) and not x.committed
     np.testing.assert_array_equal(a, [0, 1, 2])
+    assert fg.device_put(x) is x  # no device: uncommitted on the default one, as x is
 
 
-def test_device_put_refuses_what_it_cannot_do(fake_gpu):
-    with pytest.raises(NotImplementedError, match='host memory.*backend="cupy"'):
+def test_device_put_refuses_what_it_cannot_do(no_gpu):
+    with pytest.raises(RuntimeError, match=r"device_put\(x, CudaDevice\(id=0\)\).*no GPU"):
         fg.device_put(np.ones(2), FAKE_GPU)
     with pytest.raises(TypeError, match="must be a Device"):
         fg.device_put(np.ones(2), "cpu")

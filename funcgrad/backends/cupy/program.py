@@ -11,10 +11,10 @@ CuPy cannot take (it makes NumPy arrays of its own) runs on the host copies of i
 operands, decided once, on the first call. Control-flow bodies are programs of their own, compiled
 once and launched per iteration.
 
-Values stay on the GPU for the whole program: the only transfers are the program's inputs
-(host to device) and outputs (device to host) at its boundary, because funcgrad Arrays
-hold host buffers. CuPy's memory pool recycles the GPU memory of dead values, so there is
-no buffer plan; donated arguments are accepted and not reused.
+Values stay on the GPU: inputs in host memory move there at the program's boundary, and
+the outputs are the GPU's arrays (funcgrad Arrays on the GPU). CuPy's memory pool
+recycles the GPU memory of dead values, so there is no buffer plan; donated arguments are
+accepted and not reused.
 
 Compiling needs neither CuPy nor a GPU (`jit(f, backend="cupy").lower(x).compile()
 .as_text()` shows the CUDA source anywhere); calling the program imports CuPy and says
@@ -35,33 +35,13 @@ from funcgrad.compiler.passes.row_fusion import fuse_rows
 from funcgrad.compiler.pipeline import optimize
 from funcgrad.core.jaxpr import ClosedJaxpr, JaxprEqn, Literal, Var
 from funcgrad.lax.linalg import as_batched_matmul
+from funcgrad.runtime.devices import gpu_module
 
-__all__ = ["compile_program", "schedule_groups", "cupy_module", "NO_GPU_HELP"]
+__all__ = ["compile_program", "schedule_groups"]
 
 # Recompute cheap elementwise producers in the kernel that reads them (see
 # fusion.rematerialize): a GPU's memory traffic costs even more arithmetic than a CPU's.
 _REMAT_BUDGET = 32
-
-NO_GPU_HELP = (
-    "The CuPy backend runs on an NVIDIA GPU through CuPy. Install CuPy for the machine's CUDA "
-    "version (pip install cupy-cuda12x) on a machine with an NVIDIA GPU and its driver, or "
-    'compile for the CPU instead: jit(f, backend="llvm") (or leave backend unset).'
-)
-
-
-def cupy_module():
-    """CuPy, imported now; a RuntimeError saying what to do when it or a GPU is missing."""
-    try:
-        import cupy
-    except ImportError as error:
-        raise RuntimeError(f"CuPy is not installed. {NO_GPU_HELP}") from error
-    try:
-        count = cupy.cuda.runtime.getDeviceCount()
-    except cupy.cuda.runtime.CUDARuntimeError as error:
-        raise RuntimeError(f"CuPy finds no usable GPU ({error}). {NO_GPU_HELP}") from error
-    if count == 0:
-        raise RuntimeError(f"CuPy finds no GPU. {NO_GPU_HELP}")
-    return cupy
 
 
 def schedule_groups(closed: ClosedJaxpr, groups: Sequence[FusionGroup]) -> list[FusionGroup]:
@@ -176,10 +156,11 @@ def compile_program(
     name: str = "program",
     profile: bool = False,
 ) -> Callable:
-    """A function `(*input buffers) -> list of output buffers` (host NumPy arrays, like the
-    other backends') running `closed` on the GPU as scheduled by `groups`. Its `device`
-    runs the same schedule on arrays already on the device: `device(cupy, *arrays)`, given
-    the CuPy module (the tests hand it a stand-in that runs the kernels on the host)."""
+    """A function `(*input buffers) -> list of output buffers` running `closed` on the
+    current GPU as scheduled by `groups`: inputs are host or GPU buffers, outputs CuPy
+    arrays. Its `device` runs the same schedule on arrays already on the device:
+    `device(cupy, *arrays)`, given the CuPy module (the tests hand it a stand-in that runs
+    the kernels on the host)."""
     if profile:
         raise NotImplementedError(
             "funcgrad.viz.profile times host steps; the CuPy backend's kernels run "
@@ -188,9 +169,8 @@ def compile_program(
     device = _DeviceProgram(closed, schedule_groups(closed, groups), name)
 
     def program(*buffers):
-        cupy = cupy_module()
-        outputs = device(cupy, *[cupy.asarray(b) for b in buffers])
-        return [cupy.asnumpy(out) for out in outputs]
+        cupy = gpu_module()
+        return device(cupy, *[cupy.asarray(b) for b in buffers])
 
     program.device = device
     program.source = device.describe()

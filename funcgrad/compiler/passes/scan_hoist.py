@@ -246,6 +246,9 @@ def _without_accumulations(eqn: JaxprEqn, after: list) -> JaxprEqn:
         tuple(e for e in body.eqns if id(e) not in gone),
     )
     return JaxprEqn(
-        scan_p, eqn.invars, tuple(new_outer), {**params, "jaxpr": ClosedJaxpr(new_body, ())},
+        scan_p,
+        eqn.invars,
+        tuple(new_outer),
+        {**params, "jaxpr": ClosedJaxpr(new_body, ())},
         eqn.source_info,
     )
