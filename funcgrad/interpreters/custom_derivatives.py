@@ -14,21 +14,20 @@ from __future__ import annotations
 import functools
 from typing import Callable, Sequence
 
-import numpy as np
-
 from funcgrad.core.avals import get_aval
 from funcgrad.core.jaxpr import ClosedJaxpr, eval_jaxpr, hoist_consts
 from funcgrad.core.primitive import Primitive
 from funcgrad.core.source_info import api_boundary, user_location
 from funcgrad.interpreters import ad, batching
 from funcgrad.interpreters.partial_eval import trace_to_jaxpr
+from funcgrad.runtime.array import buffer_of
 from funcgrad.tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["custom_jvp", "custom_vjp"]
 
 
 def _call_impl(*args, call_jaxpr: ClosedJaxpr, **rules):
-    return [np.asarray(out) for out in eval_jaxpr(call_jaxpr.jaxpr, (), *args)]
+    return [buffer_of(out) for out in eval_jaxpr(call_jaxpr.jaxpr, (), *args)]
 
 
 def _call_abstract_eval(*avals, call_jaxpr: ClosedJaxpr, **rules):

@@ -12,8 +12,6 @@ from __future__ import annotations
 import functools
 from typing import Callable, Sequence
 
-import numpy as np
-
 from funcgrad.compiler.passes.dce import dce_jaxpr
 from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.jaxpr import ClosedJaxpr, Jaxpr, JaxprEqn, Var, eval_jaxpr, hoist_consts
@@ -21,6 +19,7 @@ from funcgrad.core.primitive import Primitive
 from funcgrad.core.source_info import api_boundary, user_location
 from funcgrad.interpreters import ad, batching
 from funcgrad.interpreters.partial_eval import trace_to_jaxpr
+from funcgrad.runtime.array import buffer_of
 from funcgrad.tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["checkpoint", "remat"]
@@ -30,7 +29,7 @@ remat_call_p = Primitive("remat_call", multiple_results=True)
 
 @remat_call_p.def_impl
 def _remat_call_impl(*args, call_jaxpr: ClosedJaxpr, num_primals: int):
-    return [np.asarray(out) for out in eval_jaxpr(call_jaxpr.jaxpr, (), *args)]
+    return [buffer_of(out) for out in eval_jaxpr(call_jaxpr.jaxpr, (), *args)]
 
 
 @remat_call_p.def_abstract_eval

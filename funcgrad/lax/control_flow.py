@@ -30,6 +30,8 @@ from funcgrad.interpreters import ad, batching
 from funcgrad.interpreters.partial_eval import trace_to_jaxpr
 from funcgrad.interpreters.remat import checkpoint
 from funcgrad.lax.shape_rules import shape_error
+from funcgrad.runtime.array import buffer_of
+from funcgrad.runtime.devices import array_module
 from funcgrad.tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["closed_call", "cond", "switch", "while_loop", "fori_loop", "scan", "map"]
@@ -41,7 +43,7 @@ closed_call_p = Primitive("closed_call", multiple_results=True)
 def _closed_call_impl(*args, call_jaxpr: ClosedJaxpr):
     # Only the eager trace calls impls, so the body's equations evaluate eagerly too.
     outs = eval_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, *args)
-    return [np.asarray(out) for out in outs]
+    return [buffer_of(out) for out in outs]
 
 
 @closed_call_p.def_abstract_eval
@@ -240,7 +242,7 @@ def _clamped(index, num_branches: int) -> int:
 @cond_p.def_impl
 def _cond_impl(index, *operands, branches):
     branch = branches[_clamped(index, len(branches))]
-    return [np.asarray(out) for out in eval_jaxpr(branch.jaxpr, branch.consts, *operands)]
+    return [buffer_of(out) for out in eval_jaxpr(branch.jaxpr, branch.consts, *operands)]
 
 
 def _bind_cond(index, branch_closed: Sequence[ClosedJaxpr], operands: Sequence) -> list:
@@ -564,7 +566,7 @@ def _while_impl(*args, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts):
     cond_consts, body_consts, carry = _split_list(args, [cond_nconsts, body_nconsts])
     while eval_jaxpr(cond_jaxpr.jaxpr, (), *cond_consts, *carry)[0]:
         carry = eval_jaxpr(body_jaxpr.jaxpr, (), *body_consts, *carry)
-    return [np.asarray(c) for c in carry]
+    return [buffer_of(c) for c in carry]
 
 
 def _carry_error(name: str, fun, in_tree, in_avals, out_tree, out_avals) -> TypeError:
@@ -827,13 +829,19 @@ def _scan_abstract_eval(*avals, jaxpr, num_consts, num_carry, length, reverse, u
 def _scan_impl(*args, jaxpr, num_consts, num_carry, length, reverse, unroll):
     consts, carry, xs = _split_list(args, [num_consts, num_carry])
     y_avals = jaxpr.out_avals[num_carry:]
-    ys = [np.empty((length, *a.shape), a.dtype) for a in y_avals]
+    steps: list[list] = [[None] * length for _ in y_avals]  # each y's rows, by step
     for i in reversed(range(length)) if reverse else range(length):
         outs = eval_jaxpr(jaxpr.jaxpr, (), *consts, *carry, *[x[i] for x in xs])
         carry = outs[:num_carry]
-        for y, out in zip(ys, outs[num_carry:]):
-            y[i] = np.asarray(out)
-    return [np.asarray(c) for c in carry] + ys
+        for rows, out in zip(steps, outs[num_carry:]):
+            rows[i] = buffer_of(out)
+    ys = [
+        array_module(*rows).stack(rows).astype(a.dtype, copy=False)
+        if length
+        else np.empty((0, *a.shape), a.dtype)
+        for rows, a in zip(steps, y_avals)
+    ]
+    return [buffer_of(c) for c in carry] + ys
 
 
 def scan(

@@ -20,7 +20,7 @@ from funcgrad.core.source_info import user_location
 from funcgrad.runtime import devices as _devices
 from funcgrad.runtime.devices import Device, buffer_device, host_buffer, is_device_buffer
 
-__all__ = ["Array", "from_buffer", "setitem_error"]
+__all__ = ["Array", "from_buffer", "buffer_of", "setitem_error"]
 
 
 def setitem_error() -> TypeError:
@@ -267,3 +267,9 @@ def _wrap(buffer, aval: ShapedArray, committed: bool) -> Array:
     array._committed = committed
     array.aval = aval
     return array
+
+
+def buffer_of(x):
+    """The buffer behind an eagerly computed value: an Array's own, wherever it lives (so
+    impls that evaluate jaxprs keep GPU results on the GPU), else `np.asarray(x)`."""
+    return x._value if type(x) is Array else np.asarray(x)

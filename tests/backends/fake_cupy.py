@@ -254,6 +254,7 @@ def _module() -> types.ModuleType:
     cupy.empty = lambda shape, dtype=float: ndarray(np.empty(shape, dtype))
     cupy.zeros = lambda shape, dtype=float: ndarray(np.zeros(shape, dtype))
     cupy.matmul = lambda a, b: ndarray(np.matmul(_unwrap(a), _unwrap(b)))
+    cupy.stack = lambda arrays, axis=0: ndarray(np.stack(_unwrap(list(arrays)), axis))
     cupy.ascontiguousarray = lambda a, dtype=None: ndarray(np.ascontiguousarray(a._a, dtype))
     cupy.RawModule = lambda code: _Module(code)
     as_strided = lambda x, shape=None, strides=None: ndarray(  # noqa: E731

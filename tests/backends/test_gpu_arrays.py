@@ -227,3 +227,20 @@ def test_reading_a_gpu_array_on_the_host_without_a_copy_is_refused(cupy):
     x = jnp.ones(2)
     with pytest.raises(ValueError, match=rf"copy=False.*{THIS_FILE}.*CudaDevice\(id=0\).*copies"):
         np.asarray(x, copy=False)
+
+
+def test_eager_control_flow_keeps_its_values_on_the_gpu(cupy):
+    xs = jnp.asarray(np.arange(1.0, 5.0, dtype=np.float32))
+    carry, ys = lax.scan(lambda c, x: (c * x, c + x), jnp.asarray(1.0), xs)
+    assert on_gpu(carry) and on_gpu(ys)
+    np.testing.assert_allclose(np.asarray(carry), 24.0)
+    np.testing.assert_allclose(np.asarray(ys), [2.0, 3.0, 5.0, 10.0])
+    count = lax.while_loop(lambda v: v < 100.0, lambda v: v * 3.0, jnp.asarray(1.0))
+    assert on_gpu(count) and float(count) == 243.0
+    picked = lax.cond(xs.sum() > 5.0, lambda v: v * 2.0, lambda v: -v, xs)
+    assert on_gpu(picked)
+    np.testing.assert_allclose(np.asarray(picked), [2.0, 4.0, 6.0, 8.0])
+    softplus = jnp.logaddexp(xs, 0.0)  # custom_jvp inside
+    np.testing.assert_allclose(
+        np.asarray(softplus), np.logaddexp(np.arange(1.0, 5.0), 0.0), rtol=1e-6
+    )

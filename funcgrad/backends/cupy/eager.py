@@ -6,6 +6,11 @@ function, and run on the device's arrays: elementwise operations and reductions 
 generated kernels, matrix products cuBLAS calls, and the rest run their impls on CuPy
 arrays (on host copies where CuPy cannot take them). Each primitive is compiled once per
 signature (its parameters and operand types), as JAX caches its eager operations.
+
+Primitives holding programs of their own (cond, while, scan, calls, custom derivatives)
+are not compiled: their jaxprs are traced afresh at each eager call, so a compiled
+program would be used once. Their impls evaluate those jaxprs on the operands as GPU
+Arrays instead, one eager (compiled, cached) operation at a time.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 from funcgrad.backends.cupy.program import compile_program
 from funcgrad.compiler.passes.fusion import fuse
 from funcgrad.compiler.pipeline import optimize
+from funcgrad.core.jaxpr import sub_jaxprs
 from funcgrad.interpreters.partial_eval import trace_to_jaxpr
+from funcgrad.runtime.array import from_buffer
 from funcgrad.runtime.devices import Device, gpu_module, move_buffer
 
 __all__ = ["run_primitive"]
@@ -25,6 +32,12 @@ def run_primitive(primitive, params: dict, avals: list, values: list, device: De
     """`primitive` applied to `values` (host or device buffers of `avals`) on `device`:
     its results, as CuPy arrays there."""
     cupy = gpu_module()
+    if any(True for _ in sub_jaxprs(params)):
+        with cupy.cuda.Device(device.id):
+            operands = [from_buffer(move_buffer(v, device), a) for v, a in zip(values, avals)]
+            outs = primitive.impl(*operands, **params)
+            outs = outs if primitive.multiple_results else [outs]
+            return [move_buffer(out, device) for out in outs]
     try:
         key = (primitive, tuple(sorted(params.items())), tuple(avals))
         program = _programs.get(key)
