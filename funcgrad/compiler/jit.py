@@ -136,6 +136,7 @@ class JitFunction:
         # By x64 flag: the avals of positional Array arguments, or (structure key of the
         # arguments, avals of their leaves), -> the compiled program's runner on buffers.
         self._fast: dict = {False: {}, True: {}}
+        self._fast_gpu: dict = {False: {}, True: {}}  # the same, for machines with a GPU
         self._fast_ok = not (static_argnums or static_argnames or donate_argnums)
         self.trace_count = 0
 
@@ -147,15 +148,12 @@ class JitFunction:
         return functools.partial(self, instance)
 
     def __call__(self, *args, **kwargs):
-        if (
-            not kwargs
-            and self._fast_ok
-            and type(current_trace()) is EvalTrace
-            and _devices.placement_free()
-        ):
+        if not kwargs and self._fast_ok and type(current_trace()) is EvalTrace:
             # Only Arrays have `.aval` and `._value` at the top level (tracers exist only
-            # under their trace), so a hit needs no further checks.
-            seen = self._fast[config.jax_enable_x64]
+            # under their trace), so a hit needs no further checks on the CPU alone; with
+            # a GPU, the GPU's table holds for uncommitted arrays on it.
+            free = _devices.placement_free()
+            seen = (self._fast if free else self._fast_gpu)[config.jax_enable_x64]
             leaves = args
             run = seen.get(tuple([getattr(a, "aval", None) for a in args]))
             if run is None:
@@ -166,7 +164,8 @@ class JitFunction:
                     buffers = [x._value for x in leaves]
                 except AttributeError:  # a leaked tracer: the full path says what happened
                     return self._call(args, kwargs)
-                return run(buffers)
+                if free or _devices.uncommitted_on_the_gpu(leaves):
+                    return run(buffers)
         return self._call(args, kwargs)
 
     @api_boundary
@@ -184,11 +183,13 @@ class JitFunction:
             entry.compiled = Compiled(entry.lowered)
             _show_stages(_fun_name(self.fun), entry)
             entry.run = _runner(self.fun, entry)
-            if self._fast_ok and not kwargs and _devices.placement_free():
+            free = _devices.placement_free()
+            on_gpu = entry.backend == "cupy" and not committed and len(_devices._gpus()) == 1
+            if self._fast_ok and not kwargs and (free or on_gpu):
                 structure = flatten_to_key(args)[1]
                 positional = tree_flatten(args)[1] == _positional(len(args))
                 fast_key = key.avals if positional else (structure, key.avals)
-                self._fast[key.x64][fast_key] = entry.run.buffers
+                (self._fast if free else self._fast_gpu)[key.x64][fast_key] = entry.run.buffers
         if entry.backend == "cupy":
             with gpu_module().cuda.Device(device.id if device.platform == "gpu" else 0):
                 return self._run(entry, leaves, committed)

@@ -128,7 +128,10 @@ class Array:
         if max_version is not None:
             extra["max_version"] = max_version
         if is_device_buffer(self._value):
-            return self._value.__dlpack__(stream=stream, **extra)
+            try:
+                return self._value.__dlpack__(stream=stream, **extra)
+            except TypeError:  # a CuPy older than DLPack 1.0 takes only `stream`
+                return self._value.__dlpack__(stream=stream)
         value = np.asarray(self)
         if max_version is None or tuple(max_version) < (1, 0):
             return np.array(value).__dlpack__(stream=stream)

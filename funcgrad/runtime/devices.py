@@ -45,6 +45,8 @@ __all__ = [
     "host_buffer",
     "move_buffer",
     "placement",
+    "placement_free",
+    "uncommitted_on_the_gpu",
 ]
 
 # Platform names users may write, by the platform they mean ("cuda" is JAX's name too).
@@ -149,6 +151,14 @@ def placement_free() -> bool:
     """Whether placement has nothing to decide: the CPU is the only device. (Arrays
     committed to it then make no difference to where anything runs.)"""
     return not _gpus()
+
+
+def uncommitted_on_the_gpu(arrays) -> bool:
+    """Whether every one of `arrays` is an uncommitted Array on the (one) GPU: where the
+    CuPy backend's programs compiled for uncommitted arguments may run them as they are."""
+    from funcgrad.runtime.array import Array
+
+    return all(type(x) is Array and not x._committed and is_device_buffer(x._value) for x in arrays)
 
 
 def placement(arrays, what: str) -> tuple[Device, bool]:

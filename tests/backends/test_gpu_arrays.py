@@ -244,3 +244,21 @@ def test_eager_control_flow_keeps_its_values_on_the_gpu(cupy):
     np.testing.assert_allclose(
         np.asarray(softplus), np.logaddexp(np.arange(1.0, 5.0), 0.0), rtol=1e-6
     )
+
+
+def test_repeated_jit_calls_on_gpu_arrays_take_the_fast_path(cupy, monkeypatch):
+    double = fg.jit(lambda a: a * 2.0)
+    x = jnp.asarray(np.arange(3, dtype=np.float32))
+    double(x)
+    lookups = []
+    full_lookup = type(double)._lookup
+    monkeypatch.setattr(
+        type(double), "_lookup", lambda self, *a: lookups.append(1) or full_lookup(self, *a)
+    )
+    out = double(jnp.asarray(np.ones(3, np.float32)))
+    assert on_gpu(out) and lookups == []
+    np.testing.assert_array_equal(np.asarray(out), [2.0, 2.0, 2.0])
+    committed = fg.device_put(x, fg.devices("gpu")[0])
+    assert double(committed).committed and lookups == [1]  # not the fast path's case
+    host = fg.device_put(x, fg.devices("cpu")[0])
+    assert double(host).device.platform == "cpu" and len(lookups) == 2
