@@ -16,7 +16,8 @@ from funcgrad.core.avals import ShapedArray, get_aval
 from funcgrad.core.jaxpr import ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Var
 from funcgrad.core.source_info import user_frame
 from funcgrad.core.trace import Trace, Tracer, check_alive, current_trace, set_current_trace
-from funcgrad.runtime.array import Array
+from funcgrad.runtime.array import Array, from_buffer
+from funcgrad.runtime.devices import host_buffer
 
 __all__ = ["JaxprTracer", "JaxprTrace", "trace_to_jaxpr"]
 
@@ -57,6 +58,9 @@ class JaxprTrace(Trace):
             value = Array(value)
         aval = get_aval(value)
         if not aval.shape and not isinstance(value, Tracer):
+            if type(value) is Array and type(value._value) is not np.ndarray:
+                # Literals are compile-time values: a GPU scalar's is read once, here.
+                value = from_buffer(host_buffer(value._value), value.aval)
             return Literal(value, aval)
         known = self.consts.get(id(original))
         if known is None:

@@ -55,8 +55,6 @@ class Array:
             dtype = dtypes.canonicalize_dtype(value.dtype)
             value = np.array(value, dtype=dtype)  # a private copy: the caller may mutate theirs
             value.flags.writeable = False
-            if _devices._gpus():
-                value = _devices.move_buffer(value, _devices.default_device())
         self._value = value
         self._committed = False
         self.aval = ShapedArray(value.shape, dtype, weak_type)

@@ -72,7 +72,7 @@ class Device:
 
 
 def cpu_device() -> Device:
-    """The host: where every funcgrad Array's buffer lives."""
+    """The host, whose memory holds NumPy buffers."""
     return Device(0, "cpu", "cpu")
 
 
