@@ -169,6 +169,10 @@ def test_a_cpu_default_leaves_the_gpu_to_committed_arrays(cupy, monkeypatch):
     out = double(on_device)  # the GPU's backend, though the default is the CPU's
     assert on_gpu(out) and out.committed
     np.testing.assert_array_equal(np.asarray(out), [0.0, 2.0, 4.0, 6.0])
+    before = cupy.state.to_host
+    total, _ = lax.scan(lambda c, v: (c + v, c), jnp.zeros(()), on_device)
+    assert on_gpu(total) and total.committed and cupy.state.to_host == before
+    assert float(total) == 6.0
     # A backend named outright runs where it runs: here the GPU array is read at its boundary.
     host_out = fg.jit(lambda a: a * 2.0, backend="llvm")(on_device)
     assert not on_gpu(host_out)

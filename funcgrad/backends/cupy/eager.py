@@ -15,6 +15,8 @@ Arrays instead, one eager (compiled, cached) operation at a time.
 
 from __future__ import annotations
 
+import re
+
 from funcgrad.backends.cupy.program import compile_program
 from funcgrad.compiler.passes.fusion import fuse
 from funcgrad.compiler.pipeline import optimize
@@ -34,7 +36,11 @@ def run_primitive(primitive, params: dict, avals: list, values: list, device: De
     cupy = gpu_module()
     if any(True for _ in sub_jaxprs(params)):
         with cupy.cuda.Device(device.id):
-            operands = [from_buffer(move_buffer(v, device), a) for v, a in zip(values, avals)]
+            # Committed, so that the operations inside stay on `device`.
+            operands = [
+                from_buffer(move_buffer(v, device), a, committed=True)
+                for v, a in zip(values, avals)
+            ]
             outs = primitive.impl(*operands, **params)
             outs = outs if primitive.multiple_results else [outs]
             return [move_buffer(out, device) for out in outs]
@@ -58,4 +64,5 @@ def _compile(primitive, params: dict, avals: list):
 
     closed = trace_to_jaxpr(apply, avals, f"eager {primitive.name} on the GPU")
     optimized = optimize(closed)
-    return compile_program(optimized, fuse(optimized), name=f"eager_{primitive.name}").device
+    name = "eager_" + re.sub(r"\W", "_", primitive.name)  # the kernels' names start so
+    return compile_program(optimized, fuse(optimized), name=name).device
