@@ -106,6 +106,7 @@ static inline double rsqrt(double x) { return 1.0 / sqrt(x); }
 // libm has no erfinv: bisection on erf, exact enough to stand in for CUDA's.
 static inline double erfinv(double y) {
   if (!(y > -1.0 && y < 1.0)) return y == 1.0 ? INFINITY : (y == -1.0 ? -INFINITY : NAN);
+  if (y == 0.0) return y;  // exact, as CUDA's erfinv
   double low = -6.0, high = 6.0;
   for (int step = 0; step < 100; ++step) {
     const double middle = 0.5 * (low + high);
