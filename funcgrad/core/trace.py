@@ -182,7 +182,7 @@ class EvalTrace(Trace):
                 values.append(np.array(arg, aval.dtype))
         out_aval = primitive.abstract_eval(*avals, **params)
         committed = False
-        if placed or _devices._gpus():
+        if placed or not _devices.placement_free():
             device, committed = _devices.placement(args, primitive.name)
             if device.platform != "cpu":
                 from funcgrad.backends.cupy.eager import run_primitive

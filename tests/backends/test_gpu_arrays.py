@@ -266,3 +266,17 @@ def test_repeated_jit_calls_on_gpu_arrays_take_the_fast_path(cupy, monkeypatch):
     assert double(committed).committed and lookups == [1]  # not the fast path's case
     host = fg.device_put(x, fg.devices("cpu")[0])
     assert double(host).device.platform == "cpu" and len(lookups) == 2
+
+
+@pytest.mark.parametrize(
+    "count, expected", [(0, "CuPy finds no GPU"), (None, "CuPy finds no usable GPU")]
+)
+def test_using_the_gpu_when_cupy_finds_none_says_what_to_do(cupy, count, expected):
+    def device_count():
+        if count is None:
+            raise cupy.cuda.runtime.CUDARuntimeError("cudaErrorNoDevice")
+        return count
+
+    cupy.cuda.runtime.getDeviceCount = device_count
+    with pytest.raises(RuntimeError, match=rf"{expected}.*cupy-cuda12x.*backend=\"llvm\""):
+        jnp.ones(2)  # an operation on the default device: the GPU

@@ -79,6 +79,19 @@ def test_from_dlpack_errors_name_the_callers_line():
         jnp.from_dlpack(np.ones(2), copy=False)
     with pytest.raises(TypeError, match=rf"device='gpu' is not a Device.*{THIS_FILE}"):
         jnp.from_dlpack(np.ones(2), device="gpu")
+    with pytest.raises(ValueError, match=rf"cannot read a _Unreadable.*{THIS_FILE}.*host memory"):
+        jnp.from_dlpack(_Unreadable())
+
+
+class _Unreadable:
+    """A host exporter whose buffer cannot be handed out (as a NumPy array with a
+    byte-order DLPack has no code for)."""
+
+    def __dlpack_device__(self):
+        return (1, 0)
+
+    def __dlpack__(self, **kwargs):
+        raise BufferError("this buffer cannot be exported")
 
 
 def test_a_donated_array_cannot_be_exported():
